@@ -1,0 +1,249 @@
+"""The gateway process over a shard cluster: `build_app(settings)`.
+
+GET|POST /graphql                       every service's collections in one schema (merged
+                                        until the federation planner serves a supergraph)
+GET|POST /subgraphs/<service>/graphql   one service as an Apollo Federation v2 subgraph
+GET      /healthz                       200 once serving; shard states in the body
+GET      /admin/services                registered services and their SDL
+POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
+                                        409 breaking (with the report), 400 invalid
+GET      /admin/status                  shards, ring ownership, document counts
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from graphql import GraphQLSchema
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.graphql_http import Executable, GraphQLEndpoint
+from gateway.settings import GatewaySettings
+from schema.model import ServiceSchema
+from schema.registry import Registry
+from schema.resolvers import StoreContext, build_merged_schema, build_subgraph_schema
+from schema.store import CollectionStore, StoreLimits
+from shards.client import ClusterClient
+from shards.errors import ShardError
+from shards.ring import Ring
+
+log = logging.getLogger("shardgate.gateway")
+
+
+@dataclass(frozen=True)
+class Served:
+    """Everything built from one registry version; swapped as a whole on a push."""
+
+    merged: Executable | None
+    subgraphs: Mapping[str, Executable]
+
+
+class StoreGateway:
+    def __init__(self, settings: GatewaySettings) -> None:
+        store = settings.store
+        ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
+        self.settings = settings
+        self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
+        self.registry = Registry(self.client)
+        self.registry.on_change(self._rebuild)
+        self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
+        self.served = Served(None, {})
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    async def load(self, retry_every: float = 1.0) -> None:
+        """Load the registry (retrying while shards are unreachable), then the services dir."""
+        while True:
+            try:
+                await self.registry.load()
+                break
+            except ShardError as e:
+                log.warning("registry not loaded yet (%s); retrying", e)
+                await asyncio.sleep(retry_every)
+        if self.settings.services is not None:
+            await self._push_directory(self.settings.services)
+        self.ready.set()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def _push_directory(self, directory: Path) -> None:
+        files = await asyncio.to_thread(
+            lambda: [(p, p.read_text()) for p in sorted(directory.glob("*.graphql"))]
+        )
+        for path, sdl in files:
+            report = await self.registry.push(path.stem, sdl, str(path))
+            for error in report.errors:
+                log.error("%s", error)
+            if report.breaking:
+                log.error(
+                    "%s not applied, it would break stored data:\n%s",
+                    path,
+                    "\n".join(str(c) for c in report.breaking),
+                )
+
+    def _rebuild(self, services: Mapping[str, ServiceSchema]) -> None:
+        version = self.registry.version
+        stores = {
+            c.name: CollectionStore(s.service, c, self.client, self.limits)
+            for s in services.values()
+            for c in s.collections
+        }
+
+        def executable(schema: GraphQLSchema, name: str) -> Executable:
+            return Executable(schema, f"{name}@{version}", lambda _request: StoreContext(stores))
+
+        subgraphs = {
+            name: executable(
+                build_subgraph_schema(model, {c.name: stores[c.name] for c in model.collections}),
+                name,
+            )
+            for name, model in services.items()
+        }
+        merged = (
+            executable(build_merged_schema(list(services.values()), stores), "*")
+            if services
+            else None
+        )
+        self.served = Served(merged, subgraphs)
+
+
+def build_app(settings: GatewaySettings) -> Starlette:
+    gw = StoreGateway(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await gw.start()
+        loading = asyncio.create_task(gw.load())
+        try:
+            yield
+        finally:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+            await gw.close()
+
+    merged = GraphQLEndpoint(lambda _request: gw.served.merged, graphiql=settings.graphiql)
+    subgraph = GraphQLEndpoint(
+        lambda request: gw.served.subgraphs.get(request.path_params["service"]),
+        graphiql=settings.graphiql,
+    )
+
+    async def subgraph_or_404(request: Request) -> Response:
+        service = request.path_params["service"]
+        if gw.ready.is_set() and service not in gw.served.subgraphs:
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "message": f"no service named {service!r}; registered: "
+                            f"{sorted(gw.served.subgraphs)}",
+                            "extensions": {"code": "NOT_FOUND"},
+                        }
+                    ]
+                },
+                404,
+            )
+        return await subgraph.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        states = {
+            s: {"url": st.url, "alive": st.alive, "error": st.error}
+            for s, st in gw.client.states.items()
+        }
+        ready = gw.ready.is_set()
+        body = {
+            "status": "ok" if ready else "starting",
+            "shards": states,
+            "services": sorted(gw.registry.services),
+        }
+        return _json(body, 200 if ready else 503)
+
+    async def list_services(request: Request) -> Response:
+        return _json(
+            {
+                "services": [
+                    {
+                        "service": s.service,
+                        "sdl": s.sdl,
+                        "collections": [c.name for c in s.collections],
+                    }
+                    for s in gw.registry.services.values()
+                ]
+            }
+        )
+
+    async def push_service(request: Request) -> Response:
+        service = request.path_params["service"]
+        raw = await request.body()
+        sdl = raw.decode("utf-8", errors="replace")
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                sdl = orjson.loads(raw)["sdl"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                return _json({"errors": ['send {"sdl": "<schema>"} or the SDL as text/plain']}, 400)
+        try:
+            report = await gw.registry.push(service, sdl)
+        except ShardError as e:
+            return _json({"service": service, "applied": False, "errors": [str(e)]}, 503)
+        status = 200 if report.applied else 400 if report.errors else 409
+        return _json(report.as_dict(), status)
+
+    async def status(request: Request) -> Response:
+        stats = await gw.client.stats()
+        ownership = gw.client.ring.ownership()
+        shards = []
+        for shard_id, state in gw.client.states.items():
+            shard_stats = stats.get(shard_id) or {}
+            docs = sum(
+                c.get("documents", 0)
+                for name, c in shard_stats.get("collections", {}).items()
+                if not name.startswith("_")
+            )
+            shards.append(
+                {
+                    "id": shard_id,
+                    "url": state.url,
+                    "alive": state.alive,
+                    "error": state.error,
+                    "ownership": ownership[shard_id],
+                    "documents": docs if stats.get(shard_id) is not None else None,
+                }
+            )
+        ring = gw.client.ring
+        return _json(
+            {
+                "replication": ring.replication,
+                "vnodes": ring.vnodes,
+                "epoch": ring.epoch,
+                "shards": shards,
+                "services": sorted(gw.registry.services),
+            }
+        )
+
+    routes = [
+        Route("/graphql", merged.handle, methods=["GET", "POST"]),
+        Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/admin/services", list_services),
+        Route("/admin/services/{service}", push_service, methods=["POST"]),
+        Route("/admin/status", status),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.gateway = gw
+    return app
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")

@@ -1,0 +1,28 @@
+"""Running the gateway under uvicorn (uvloop and httptools when installed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+import uvicorn
+
+from gateway.app import build_app
+from gateway.settings import GatewaySettings
+
+
+def uvicorn_options() -> dict[str, object]:
+    fast_loop = importlib.util.find_spec("uvloop") is not None
+    fast_http = importlib.util.find_spec("httptools") is not None
+    return {
+        "loop": "uvloop" if fast_loop else "asyncio",
+        "http": "httptools" if fast_http else "h11",
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def serve_gateway(settings: GatewaySettings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, **uvicorn_options())

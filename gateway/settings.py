@@ -1,0 +1,103 @@
+"""Settings, read once: `shardgate.toml` (optional), then environment, then CLI flags.
+
+[cluster]                      # what `shardgate up` starts
+shards = 3
+replication = 2
+vnodes = 128
+data = ".shardgate"
+durability = "NORMAL"          # SQLite synchronous: NORMAL or FULL (see docs/operations.md)
+
+[gateway]
+host = "127.0.0.1"
+port = 4000
+services = "examples"          # every <service>.graphql in it is loaded at start
+
+[store]
+max_document_bytes = 1048576
+timeout = 5.0                  # seconds per shard call
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path("shardgate.toml")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    shards: int = 3
+    replication: int = 2
+    vnodes: int = 128
+    data: Path = Path(".shardgate")
+    durability: str = "NORMAL"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """How the gateway reaches and uses the store."""
+
+    shards: dict[str, str] = field(default_factory=dict)  # shard id -> base URL
+    replication: int = 2
+    vnodes: int = 128
+    max_document_bytes: int = 1 << 20
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    services: Path | None = None
+    store: StoreSettings = field(default_factory=StoreSettings)
+    graphiql: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    path = path or Path(env.get("SHARDGATE_CONFIG", DEFAULT_CONFIG))
+    raw: dict[str, Any] = {}
+    if path.exists():
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    cluster_raw, gateway_raw, store_raw = (raw.get(k, {}) for k in ("cluster", "gateway", "store"))
+    _reject_unknown(path, "cluster", cluster_raw, ClusterSettings)
+    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store"})
+    _reject_unknown(path, "store", store_raw, StoreSettings, exclude={"shards"})
+    cluster = ClusterSettings(
+        **{**cluster_raw, **({"data": Path(cluster_raw["data"])} if "data" in cluster_raw else {})}
+    )
+    store = StoreSettings(**store_raw)
+    gateway = GatewaySettings(
+        **{
+            **gateway_raw,
+            **({"services": Path(gateway_raw["services"])} if "services" in gateway_raw else {}),
+            "store": store,
+        }
+    )
+    if "SHARDGATE_PORT" in env:
+        gateway = replace(gateway, port=int(env["SHARDGATE_PORT"]))
+    if "SHARDGATE_DATA" in env:
+        cluster = replace(cluster, data=Path(env["SHARDGATE_DATA"]))
+    return Settings(cluster=cluster, gateway=gateway)
+
+
+def _reject_unknown(
+    path: Path, section: str, values: dict[str, Any], cls: type, exclude: set[str] | None = None
+) -> None:
+    known = set(cls.__dataclass_fields__) - (exclude or set())
+    unknown = set(values) - known
+    if unknown:
+        raise SystemExit(
+            f"{path}: unknown setting(s) {sorted(unknown)} in [{section}]; known: {sorted(known)}"
+        )

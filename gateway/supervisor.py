@@ -1,0 +1,219 @@
+"""`shardgate up`: a whole cluster on loopback — N shard processes and one gateway process.
+
+Every child stays in our process group (Ctrl-C in a terminal reaches all of them) and is
+asked to die with us (PR_SET_PDEATHSIG), so a supervisor killed with SIGKILL leaves nothing
+behind. SIGINT/SIGTERM stop the gateway first (it finishes in-flight requests), then the
+shards; anything still alive after a grace period is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+GRACE_SECONDS = 10.0
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The cluster's identity, fixed at first start: rebalancing to a new layout comes later."""
+
+    shards: tuple[str, ...]
+    replication: int
+    vnodes: int
+
+    @classmethod
+    def load_or_create(cls, data: Path, shards: int, replication: int, vnodes: int) -> Layout:
+        wanted = cls(tuple(f"shard-{i}" for i in range(shards)), replication, vnodes)
+        path = data / "cluster.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+            existing = cls(tuple(stored["shards"]), stored["replication"], stored["vnodes"])
+            if existing != wanted:
+                raise SystemExit(
+                    f"{data} holds a cluster of {len(existing.shards)} shards with replication "
+                    f"{existing.replication} and {existing.vnodes} vnodes; it cannot be started "
+                    f"as {shards} shards, replication {replication}, {vnodes} vnodes yet "
+                    "(rebalancing is not supported). Use the same settings or another --data."
+                )
+            return existing
+        data.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {"shards": list(wanted.shards), "replication": replication, "vnodes": vnodes},
+                indent=2,
+            )
+        )
+        return wanted
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        # As the servers will: connections in TIME_WAIT must not make a port look taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def pick_ports(base: int, count: int) -> list[int]:
+    """`count` ports after `base` when they are free, else any free ones."""
+    wanted = list(range(base + 1, base + 1 + count))
+    if all(port_is_free(p) for p in wanted):
+        return wanted
+    return [free_port() for _ in range(count)]
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url}: the process exited with code {proc.returncode} at start")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling interval, bounded by the deadline
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._stopping = False
+
+    def spawn(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(list(argv), preexec_fn=_die_with_parent)
+        self.children.append((name, proc))
+        return proc
+
+    def handle_signals(self) -> None:
+        def on_signal(signum: int, _frame: object) -> None:
+            self._stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+
+    def wait(self) -> int:
+        """Block until a signal or a child's death; returns the exit code for `up`."""
+        while not self._stopping:
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    print(
+                        f"shardgate: {name} exited with code {proc.returncode}; stopping",
+                        file=sys.stderr,
+                    )
+                    self.stop()
+                    return 1
+            time.sleep(0.2)  # liveness poll of the children
+        self.stop()
+        return 0
+
+    def stop(self) -> None:
+        # Gateway first (started last), so no request meets a stopped shard.
+        for _name, proc in reversed(self.children):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(GRACE_SECONDS)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def run_up(
+    *,
+    port: int,
+    shards: int,
+    replication: int,
+    vnodes: int,
+    data: Path,
+    services: Path | None,
+    durability: str,
+) -> int:
+    layout = Layout.load_or_create(data, shards, replication, vnodes)
+    if not port_is_free(port):
+        raise SystemExit(f"port {port} is in use: pass --port or stop what listens there")
+    shard_ports = pick_ports(port, len(layout.shards))
+    python = sys.executable
+    sup = Supervisor()
+    sup.handle_signals()
+    try:
+        urls = {}
+        for shard_id, shard_port in zip(layout.shards, shard_ports, strict=True):
+            proc = sup.spawn(
+                shard_id,
+                [
+                    python,
+                    "-m",
+                    "gateway",
+                    "shard",
+                    "--id",
+                    shard_id,
+                    "--port",
+                    str(shard_port),
+                    "--data",
+                    str(data),
+                    "--durability",
+                    durability,
+                ],
+            )
+            urls[shard_id] = (f"http://127.0.0.1:{shard_port}", proc)
+        for url, proc in urls.values():
+            wait_http_ok(url + "/health", proc)
+        argv = [
+            python,
+            "-m",
+            "gateway",
+            "serve",
+            "--port",
+            str(port),
+            "--replication",
+            str(layout.replication),
+            "--vnodes",
+            str(layout.vnodes),
+        ]
+        for shard_id, (url, _) in urls.items():
+            argv += ["--shard", f"{shard_id}={url}"]
+        if services is not None:
+            argv += ["--services", str(services)]
+        gateway = sup.spawn("gateway", argv)
+        wait_http_ok(f"http://127.0.0.1:{port}/healthz", gateway)
+    except BaseException:
+        sup.stop()
+        raise
+    print(
+        f"shardgate is up: GraphQL at http://127.0.0.1:{port}/graphql "
+        f"({len(layout.shards)} shards, replication {layout.replication}, data in {data}/); "
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    return sup.wait()

@@ -1,0 +1,335 @@
+"""Executable store schemas: generated SDL + resolvers over `CollectionStore`s.
+
+Two shapes are built from the same resolvers:
+- a service's **subgraph** (Apollo Federation v2: `_service`, `_entities`); references to
+  another service's types resolve to `{__typename, key}` stubs for the federation gateway;
+- the **merged** schema of every service, where references are fetched in process.
+
+Reads of referenced and entity documents go through one DataLoader per collection per request,
+so N references cost one batched get per shard, not N calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
+from strawberry.dataloader import DataLoader
+
+from schema.model import Collection, Field, ServiceSchema
+from schema.naming import collection_names
+from schema.store import CollectionStore, ConstraintViolation, StoreInputError
+from schema.subgraph import executable_subgraph_sdl, merged_sdl, subgraph_sdl
+from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
+from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
+from shards.protocol import OrderTerm
+
+Resolver = Callable[..., Awaitable[Any]]
+
+
+class StoreContext:
+    """Per-request state: one batching loader per collection type."""
+
+    def __init__(self, stores: Mapping[str, CollectionStore]) -> None:
+        self.stores = stores
+        self._loaders: dict[str, DataLoader[str, dict[str, Any] | None]] = {}
+
+    def loader(self, type_name: str) -> DataLoader[str, dict[str, Any] | None]:
+        loader = self._loaders.get(type_name)
+        if loader is None:
+            store = self.stores[type_name]
+
+            async def load(keys: list[str]) -> list[dict[str, Any] | None]:
+                return await store.get_many(keys, DEFAULT_READ)
+
+            loader = self._loaders[type_name] = DataLoader(load_fn=load)
+        return loader
+
+
+def build_subgraph_schema(
+    model: ServiceSchema, stores: Mapping[str, CollectionStore]
+) -> GraphQLSchema:
+    """`stores`: this service's collection type name -> store."""
+    schema = build_schema(executable_subgraph_sdl(model))
+    for c in model.collections:
+        _bind_collection(schema, c, stores[c.name])
+        _bind_references(schema, c, stores, external=set(model.external_types))
+    sdl = subgraph_sdl(model)
+    query = schema.query_type
+    assert query is not None
+    query.fields["_service"].resolve = lambda *_: {"sdl": sdl}
+    query.fields["_entities"].resolve = _guard(_resolve_entities)
+    entity = schema.get_type("_Entity")
+    entity.resolve_type = lambda obj, *_: obj["__typename"]  # type: ignore[union-attr]
+    return schema
+
+
+def build_merged_schema(
+    models: Sequence[ServiceSchema], stores: Mapping[str, CollectionStore]
+) -> GraphQLSchema:
+    """`stores`: every service's collection type name -> store."""
+    schema = build_schema(merged_sdl(list(models)))
+    for model in models:
+        for c in model.collections:
+            _bind_collection(schema, c, stores[c.name])
+            _bind_references(schema, c, stores, external=set())
+    return schema
+
+
+# -- binding --------------------------------------------------------------------------------
+
+
+def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStore) -> None:
+    names = collection_names(c.name)
+    query, mutation = schema.query_type, schema.mutation_type
+    assert query is not None and mutation is not None
+    key = c.key
+
+    async def by_key(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.get(_text(args[key]), _consistency(args, DEFAULT_READ))
+
+    async def listing(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.find(
+            _filter(args.get("where")),
+            _order_terms(args.get("orderBy")),
+            args.get("limit"),
+            args.get("offset") or 0,
+        )
+
+    async def aggregate(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        result = await store.aggregate(_filter(args.get("where")))
+        fields = result["fields"]
+        return {
+            "count": result["count"],
+            "sum": {f: a["sum"] for f, a in fields.items()},
+            "avg": {
+                f: (a["sum"] / a["count"] if a["count"] and a["sum"] is not None else None)
+                for f, a in fields.items()
+            },
+            "min": {f: a["min"] for f, a in fields.items()},
+            "max": {f: a["max"] for f, a in fields.items()},
+        }
+
+    async def insert_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return (await store.insert([args["object"]], _consistency(args, DEFAULT_WRITE)))[0]
+
+    async def insert_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.insert(args["objects"], _consistency(args, DEFAULT_WRITE))
+
+    async def upsert(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.upsert(args["object"], _consistency(args, DEFAULT_WRITE))
+
+    async def update_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.update(_text(args[key]), args["set"], _consistency(args, DEFAULT_WRITE))
+
+    async def update_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        where = _filter(args["where"]) or {}
+        return await store.update_where(where, args["set"], _consistency(args, DEFAULT_WRITE))
+
+    async def delete_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return await store.delete(_text(args[key]), _consistency(args, DEFAULT_WRITE))
+
+    async def delete_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        where = _filter(args["where"]) or {}
+        return await store.delete_where(where, _consistency(args, DEFAULT_WRITE))
+
+    for root, field_name, fn in [
+        (query, names.by_key, by_key),
+        (query, names.list, listing),
+        (query, names.aggregate, aggregate),
+        (mutation, names.insert_one, insert_one),
+        (mutation, names.insert_many, insert_many),
+        (mutation, names.upsert, upsert),
+        (mutation, names.update_one, update_one),
+        (mutation, names.update_many, update_many),
+        (mutation, names.delete_one, delete_one),
+        (mutation, names.delete_many, delete_many),
+    ]:
+        if field_name in root.fields:  # no update mutations when nothing can be set
+            root.fields[field_name].resolve = _guard(fn)
+
+
+def _bind_references(
+    schema: GraphQLSchema, c: Collection, stores: Mapping[str, CollectionStore], external: set[str]
+) -> None:
+    gql_type = schema.get_type(c.name)
+    assert isinstance(gql_type, GraphQLObjectType)
+    for f in c.fields:
+        if f.reference is None:
+            continue
+        target = f.type.name
+        if target in external or target not in stores:
+            stub_key = _stub_key(schema, target)
+            gql_type.fields[f.name].resolve = _guard(_stub_resolver(f, target, stub_key))
+        else:
+            gql_type.fields[f.name].resolve = _guard(_loading_resolver(f, target))
+
+
+def _stub_resolver(f: Field, target: str, key_field: str) -> Resolver:
+    assert f.reference is not None
+    source = f.reference.field
+
+    async def resolve(doc: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        value = doc.get(source)
+        if value is None:
+            return None
+        if f.type.is_list:
+            return [None if v is None else {"__typename": target, key_field: v} for v in value]
+        return {"__typename": target, key_field: value}
+
+    return resolve
+
+
+def _loading_resolver(f: Field, target: str) -> Resolver:
+    assert f.reference is not None
+    source = f.reference.field
+
+    async def resolve(doc: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        value = doc.get(source)
+        if value is None:
+            return None
+        loader = info.context.loader(target)
+        if f.type.is_list:
+            docs = await loader.load_many([_text(v) for v in value if v is not None])
+            return [d for d in docs if d is not None]
+        return await loader.load(_text(value))
+
+    return resolve
+
+
+async def _resolve_entities(
+    _: Any, info: GraphQLResolveInfo, representations: list[dict[str, Any]]
+) -> list[Any]:
+    ctx: StoreContext = info.context
+
+    async def one(rep: dict[str, Any]) -> dict[str, Any] | None:
+        type_name = rep.get("__typename")
+        store = ctx.stores.get(type_name) if isinstance(type_name, str) else None
+        if store is None:
+            raise GraphQLError(
+                f"_entities: {type_name!r} is not an entity of this subgraph",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        key = rep.get(store.collection.key)
+        if key is None:
+            raise GraphQLError(
+                f"_entities: a {type_name} representation lacks its key {store.collection.key!r}",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        doc = await ctx.loader(type_name).load(_text(key))
+        return None if doc is None else {**doc, "__typename": type_name}
+
+    return list(await asyncio.gather(*(one(r) for r in representations)))
+
+
+def _stub_key(schema: GraphQLSchema, target: str) -> str:
+    stub = schema.get_type(target)
+    assert isinstance(stub, GraphQLObjectType), f"no stub type for {target}"
+    return next(iter(stub.fields))
+
+
+# -- argument translation ---------------------------------------------------------------------
+
+_DIRECTIONS = {
+    "ASC": ("ASC", "LAST"),
+    "DESC": ("DESC", "FIRST"),
+    "ASC_NULLS_FIRST": ("ASC", "FIRST"),
+    "ASC_NULLS_LAST": ("ASC", "LAST"),
+    "DESC_NULLS_FIRST": ("DESC", "FIRST"),
+    "DESC_NULLS_LAST": ("DESC", "LAST"),
+}
+
+
+def _filter(where: Mapping[str, Any] | None, path: str = "where") -> dict[str, Any] | None:
+    """Check a coerced `where` input for nulls that SQL would silently turn into 'no match'."""
+    if where is None:
+        return None
+    out: dict[str, Any] = {}
+    for name, value in where.items():
+        here = f"{path}.{name}"
+        if value is None:
+            raise StoreInputError(f"{here} is null: leave it out, or filter with _is_null")
+        if name in ("_and", "_or"):
+            out[name] = [_filter(v, f"{here}[{i}]") for i, v in enumerate(value)]
+        elif name == "_not":
+            out[name] = _filter(value, here)
+        elif _is_comparison(value):
+            for op, operand in value.items():
+                if operand is None:
+                    hint = "use {_is_null: true}" if op in ("_eq", "_neq") else "give a value"
+                    raise StoreInputError(f"{here}.{op} is null: {hint}")
+            out[name] = value
+        else:  # an embedded object's own filter
+            out[name] = _filter(value, here)
+    return out
+
+
+def _is_comparison(value: Mapping[str, Any]) -> bool:
+    return all(k.startswith("_") and k not in ("_and", "_or", "_not") for k in value)
+
+
+def _order_terms(order_by: Sequence[Mapping[str, Any]] | None) -> list[OrderTerm]:
+    terms: list[OrderTerm] = []
+    for i, entry in enumerate(order_by or []):
+        flat = list(_flatten_order(entry, ""))
+        if len(flat) != 1:
+            raise StoreInputError(
+                f"orderBy[{i}] must name exactly one field, e.g. orderBy: [{{a: ASC}}, {{b: DESC}}]"
+            )
+        field, value = flat[0]
+        direction, nulls = _DIRECTIONS[value]
+        terms.append(OrderTerm(field=field, direction=direction, nulls=nulls))  # type: ignore[typeddict-item]
+    return terms
+
+
+def _flatten_order(entry: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, value in entry.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            out.extend(_flatten_order(value, f"{prefix}{name}."))
+        else:
+            out.append((prefix + name, value))
+    return out
+
+
+def _consistency(args: Mapping[str, Any], default: Consistency) -> Consistency:
+    value = args.get("consistency")
+    return default if value is None else Consistency(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def _guard(fn: Resolver) -> Resolver:
+    """Turn store errors into GraphQL errors with codes; anything else stays masked upstream."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except (StoreInputError, BadRequest) as e:
+            raise GraphQLError(str(e), extensions={"code": "BAD_USER_INPUT"}) from None
+        except (ConstraintViolation, UniqueViolation) as e:
+            raise GraphQLError(str(e), extensions={"code": "CONSTRAINT_VIOLATION"}) from None
+        except ConsistencyNotMet as e:
+            raise GraphQLError(
+                str(e),
+                extensions={
+                    "code": "CONSISTENCY_NOT_MET",
+                    "required": e.required,
+                    "got": e.got,
+                },
+            ) from None
+        except ShardUnavailable as e:
+            raise GraphQLError(str(e), extensions={"code": "SHARD_UNAVAILABLE"}) from None
+
+    return wrapper

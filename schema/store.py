@@ -1,0 +1,269 @@
+"""One collection's operations over the cluster client: what the generated fields do.
+
+GraphQL-free: resolvers translate arguments into these calls and errors into GraphQL errors.
+Writes validate everything that can fail *before* anything is written (document size, vector
+dimensions, key conflicts, unique values), so a refused write leaves no replica changed.
+Updates are read-modify-write of the whole document at the write's consistency level; two
+concurrent updates of one document resolve last-writer-wins (docs/replication.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from schema.model import Collection, Field, TypeKind, collection_id
+from shards.client import ClusterClient, Write
+from shards.consistency import Consistency
+from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
+
+Doc = dict[str, Any]
+
+
+class StoreInputError(Exception):
+    """Input the store refuses (BAD_USER_INPUT): the message names the field and the fix."""
+
+
+class ConstraintViolation(Exception):
+    """A write that conflicts with stored data: an existing key (CONSTRAINT_VIOLATION)."""
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    max_document_bytes: int = 1 << 20
+
+
+def descriptor(service: str, c: Collection) -> CollectionDescriptor:
+    return CollectionDescriptor(
+        name=collection_id(service, c.name),
+        key=c.key,
+        shard_key=c.shard_key,
+        indexes=[f.name for f in c.stored_fields if f.index or f.unique],
+        unique=[f.name for f in c.stored_fields if f.unique],
+    )
+
+
+class CollectionStore:
+    def __init__(
+        self, service: str, collection: Collection, client: ClusterClient, limits: StoreLimits
+    ) -> None:
+        self.service = service
+        self.collection = collection
+        self.id = collection_id(service, collection.name)
+        self.client = client
+        self.limits = limits
+        self._unique = [f.name for f in collection.stored_fields if f.unique]
+        self._vectors = [f for f in collection.stored_fields if f.vector is not None]
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get_many(self, keys: Sequence[str], consistency: Consistency) -> list[Doc | None]:
+        docs = await self.client.get(self.id, keys, consistency=consistency)
+        out: list[Doc | None] = []
+        for k in keys:
+            d = docs.get(k)
+            out.append(None if d is None or d["deleted"] else d["body"])
+        return out
+
+    async def get(self, key: str, consistency: Consistency) -> Doc | None:
+        return (await self.get_many([key], consistency))[0]
+
+    async def find(
+        self,
+        where: Mapping[str, Any] | None,
+        order_by: Sequence[OrderTerm] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Doc]:
+        if limit is not None and limit < 0:
+            raise StoreInputError(f"limit must be 0 or more, got {limit}")
+        if offset < 0:
+            raise StoreInputError(f"offset must be 0 or more, got {offset}")
+        if limit == 0:
+            return []
+        return await self.client.query(
+            self.id,
+            where=dict(where) if where else None,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def aggregate(self, where: Mapping[str, Any] | None) -> AggregateResult:
+        fields = [f.name for f in self.collection.stored_fields if _aggregatable(f)]
+        return await self.client.aggregate(
+            self.id, where=dict(where) if where else None, fields=fields
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def insert(self, objects: Sequence[Doc], consistency: Consistency) -> list[Doc]:
+        docs = [self._checked(dict(o)) for o in objects]
+        keys = [self.key_of(d) for d in docs]
+        duplicate = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+        if duplicate is not None:
+            raise ConstraintViolation(
+                f"{self.collection.name} {duplicate!r} appears twice in one insert"
+            )
+        existing = await self.client.get(
+            self.id, keys, placements=[self.placement_of(d) for d in docs], consistency=consistency
+        )
+        taken = next((k for k in keys if k in existing and not existing[k]["deleted"]), None)
+        if taken is not None:
+            names = self.collection.name
+            raise ConstraintViolation(
+                f"{names} {taken!r} already exists; use upsert{names} to replace it"
+            )
+        claims = [c for d in docs for c in self._claims(d)]
+        await self.client.claim_unique(claims)
+        try:
+            await self._put(docs, consistency)
+        except BaseException:
+            await self.client.release_unique(claims)
+            raise
+        return docs
+
+    async def upsert(self, obj: Doc, consistency: Consistency) -> Doc:
+        doc = self._checked(dict(obj))
+        key = self.key_of(doc)
+        found = await self.client.get(
+            self.id, [key], placements=[self.placement_of(doc)], consistency=consistency
+        )
+        current = found.get(key)
+        before = None if current is None or current["deleted"] else current["body"]
+        await self._replace(before, doc, consistency)
+        return doc
+
+    async def update(self, key: str, changes: Doc, consistency: Consistency) -> Doc | None:
+        before = await self.get(key, consistency)
+        if before is None:
+            return None
+        after = self._checked({**before, **changes}, before)
+        await self._replace(before, after, consistency)
+        return after
+
+    async def update_where(
+        self, where: Mapping[str, Any], changes: Doc, consistency: Consistency
+    ) -> int:
+        befores = await self.find(where)
+        if not befores:
+            return 0
+        afters = [self._checked({**b, **changes}, b) for b in befores]
+        claims = [c for b, a in zip(befores, afters, strict=True) for c in self._claims(a, b)]
+        await self.client.claim_unique(claims)
+        try:
+            await self._put(afters, consistency)
+        except BaseException:
+            await self.client.release_unique(claims)
+            raise
+        await self.client.release_unique(
+            [c for b, a in zip(befores, afters, strict=True) for c in self._claims(b, a)]
+        )
+        return len(afters)
+
+    async def delete(self, key: str, consistency: Consistency) -> Doc | None:
+        before = await self.get(key, consistency)
+        if before is None:
+            return None
+        await self._delete([before], consistency)
+        return before
+
+    async def delete_where(self, where: Mapping[str, Any], consistency: Consistency) -> int:
+        befores = await self.find(where)
+        if befores:
+            await self._delete(befores, consistency)
+        return len(befores)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def key_of(self, doc: Doc) -> str:
+        return _text(doc[self.collection.key])
+
+    def placement_of(self, doc: Doc) -> str:
+        return _text(doc[self.collection.shard_key])
+
+    async def _replace(self, before: Doc | None, after: Doc, consistency: Consistency) -> None:
+        claims = self._claims(after, before)
+        await self.client.claim_unique(claims)
+        try:
+            await self._put([after], consistency)
+        except BaseException:
+            await self.client.release_unique(claims)
+            raise
+        if before is not None:
+            await self.client.release_unique(self._claims(before, after))
+
+    async def _put(self, docs: Sequence[Doc], consistency: Consistency) -> None:
+        writes = [Write(self.key_of(d), self.placement_of(d), "put", d) for d in docs]
+        await self.client.write(self.id, writes, consistency=consistency)
+
+    async def _delete(self, docs: Sequence[Doc], consistency: Consistency) -> None:
+        writes = [Write(self.key_of(d), self.placement_of(d), "delete") for d in docs]
+        await self.client.write(self.id, writes, consistency=consistency)
+        await self.client.release_unique([c for d in docs for c in self._claims(d)])
+
+    def _claims(self, doc: Doc, other: Doc | None = None) -> list[UniqueClaim]:
+        """Unique values of `doc` that `other` (the version before or after) does not share."""
+        key = self.key_of(doc)
+        return [
+            UniqueClaim(collection=self.id, field=f, value=_canonical(doc[f]), key=key)
+            for f in self._unique
+            if doc.get(f) is not None and (other is None or other.get(f) != doc.get(f))
+        ]
+
+    def _checked(self, doc: Doc, before: Doc | None = None) -> Doc:
+        c = self.collection
+        if before is not None:
+            for name in {c.key, c.shard_key}:
+                if doc.get(name) != before.get(name):
+                    raise StoreInputError(
+                        f"{c.name}.{name} cannot change (it places the document); "
+                        f"delete the {c.name} and insert it anew"
+                    )
+        for f in c.stored_fields:
+            if f.type.non_null and doc.get(f.name) is None:
+                raise StoreInputError(f"{c.name}.{f.name} is non-null: give it a value")
+        for f in self._vectors:
+            vec = doc.get(f.name)
+            if vec is None:
+                continue
+            assert f.vector is not None
+            if len(vec) != f.vector.dimensions:
+                raise StoreInputError(
+                    f"{c.name}.{f.name} needs {f.vector.dimensions} dimensions, got {len(vec)}"
+                )
+            if not all(math.isfinite(x) for x in vec):
+                raise StoreInputError(f"{c.name}.{f.name} holds a NaN or infinite value")
+        size = len(orjson.dumps(doc))
+        if size > self.limits.max_document_bytes:
+            raise StoreInputError(
+                f"the {c.name} document is {size} bytes, over the limit of "
+                f"{self.limits.max_document_bytes} bytes (store.max_document_bytes)"
+            )
+        return doc
+
+
+def _aggregatable(f: Field) -> bool:
+    return (
+        not f.type.is_list
+        and f.type.kind is TypeKind.SCALAR
+        and f.type.name
+        in {
+            "Int",
+            "Float",
+            "String",
+            "ID",
+        }
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _canonical(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

@@ -1,0 +1,238 @@
+"""The shard process: the HTTP endpoints of `shards.protocol` over one `ShardStorage`.
+
+    app = build_shard(ShardSettings(shard_id="shard-a", data_dir=Path(".shardgate"), port=7401))
+    await serve_shard(settings)      # or run_shard(settings) from a plain main()
+
+Every answer is JSON. A request the shard cannot run gets 400
+`{"error": {"code": "BAD_REQUEST", "message": ...}}`, a body over `max_body_bytes` 413, and
+anything unexpected is logged here and answered 500 `{"error": {"code": "INTERNAL", ...}}`
+without details.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shards.errors import BadRequest
+from shards.protocol import AggregateRequest, QueryRequest
+from shards.storage import RawDoc, ShardStorage, Synchronous
+
+log = logging.getLogger(__name__)
+
+SHARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardSettings:
+    shard_id: str
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int
+    synchronous: Synchronous = "NORMAL"
+    max_body_bytes: int = 16 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        # The id names a directory: keep it to a safe, single path segment.
+        if not SHARD_ID.fullmatch(self.shard_id):
+            raise ValueError(f"shard_id {self.shard_id!r}: use letters, digits, '_', '.', '-'")
+        if self.synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, got {self.synchronous!r}")
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.data_dir) / self.shard_id / "store.db"
+
+
+class ORJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+Handler = Callable[[ShardStorage, dict[str, Any]], Awaitable[Any]]
+
+
+def build_shard(settings: ShardSettings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        storage = await ShardStorage.open(settings.db_path, synchronous=settings.synchronous)
+        app.state.storage = storage
+        try:
+            yield
+        finally:
+            await storage.close()
+
+    def post(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            async def call() -> Any:
+                body = await _read_json(request, settings.max_body_bytes)
+                if not isinstance(body, dict):
+                    raise BadRequest("the request body must be a JSON object")
+                return await handler(request.app.state.storage, body)
+
+            return await _respond(call)
+
+        return endpoint
+
+    async def health(request: Request) -> Response:
+        return ORJSONResponse({"id": settings.shard_id, "status": "ok"})
+
+    async def stats(request: Request) -> Response:
+        async def call() -> Any:
+            return {"id": settings.shard_id, **await request.app.state.storage.stats()}
+
+        return await _respond(call)
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/collections", post(_collections), methods=["POST"]),
+        Route("/write", post(_write), methods=["POST"]),
+        Route("/get", post(_get), methods=["POST"]),
+        Route("/query", post(_query), methods=["POST"]),
+        Route("/aggregate", post(_aggregate), methods=["POST"]),
+        Route("/unique/claim", post(_claim), methods=["POST"]),
+        Route("/unique/release", post(_release), methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
+
+
+async def _collections(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    await storage.ensure_collections(body.get("collections"))
+    return {"ok": True}
+
+
+async def _write(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    return {"results": await storage.write(body.get("writes"))}
+
+
+async def _get(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    docs = await storage.get_raw(body.get("collection"), body.get("keys"))
+    return {"docs": [None if d is None else _stored_doc(d) for d in docs]}
+
+
+async def _query(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    # Stored JSON goes out as is: no parse and re-encode per document.
+    return {
+        "docs": [
+            orjson.Fragment(text) for text in await storage.query_raw(cast(QueryRequest, body))
+        ]
+    }
+
+
+async def _aggregate(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    return await storage.aggregate(cast(AggregateRequest, body))
+
+
+async def _claim(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    return {"results": await storage.claim(body.get("claims"))}
+
+
+async def _release(storage: ShardStorage, body: dict[str, Any]) -> Any:
+    await storage.release(body.get("claims"))
+    return {"ok": True}
+
+
+def _stored_doc(d: RawDoc) -> dict[str, Any]:
+    body = None if d.body is None else orjson.Fragment(d.body)
+    return {
+        "key": d.key,
+        "body": body,
+        "version": d.version,
+        "origin": d.origin,
+        "deleted": d.deleted,
+    }
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _TooLarge
+    data = bytearray()
+    async for chunk in request.stream():  # also bounds chunked bodies with no length
+        data += chunk
+        if len(data) > limit:
+            raise _TooLarge
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise BadRequest(f"the request body is not valid JSON: {e}") from None
+
+
+async def _respond(call: Callable[[], Awaitable[Any]]) -> Response:
+    """The one place where errors become responses."""
+    try:
+        return ORJSONResponse(await call())
+    except BadRequest as e:
+        return _error(400, "BAD_REQUEST", str(e))
+    except _TooLarge:
+        return _error(
+            413, "PAYLOAD_TOO_LARGE", "the request body is too large; send smaller batches"
+        )
+    except ClientDisconnect:
+        return _error(400, "BAD_REQUEST", "the client disconnected before sending the whole body")
+    except Exception:
+        log.exception("shard request failed")
+        return _error(500, "INTERNAL", "internal error")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return ORJSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTPStatus(exc.status_code).name
+    return ORJSONResponse(
+        {"error": {"code": code, "message": exc.detail}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def shard_config(settings: ShardSettings) -> uvicorn.Config:
+    return uvicorn.Config(
+        build_shard(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools",
+        lifespan="on",  # a shard that cannot open its database must not serve
+        access_log=False,
+        log_level="warning",
+    )
+
+
+async def serve_shard(settings: ShardSettings) -> None:
+    """Serve until SIGTERM/SIGINT (uvicorn drains requests, then the lifespan closes storage).
+
+    Runs on the caller's event loop; `run_shard` starts one (uvloop when installed)."""
+    await uvicorn.Server(shard_config(settings)).serve()
+
+
+def run_shard(settings: ShardSettings) -> None:
+    uvicorn.Server(shard_config(settings)).run()
