@@ -119,7 +119,7 @@ class CollectionStore:
                 f"{names} {taken!r} already exists; use upsert{names} to replace it"
             )
         claims = [c for d in docs for c in self._claims(d)]
-        await self.client.claim_unique(claims)
+        await self.client.claim_unique(claims, consistency=consistency)
         try:
             await self._put(docs, consistency)
         except BaseException:
@@ -154,7 +154,7 @@ class CollectionStore:
             return 0
         afters = [self._checked({**b, **changes}, b) for b in befores]
         claims = [c for b, a in zip(befores, afters, strict=True) for c in self._claims(a, b)]
-        await self.client.claim_unique(claims)
+        await self.client.claim_unique(claims, consistency=consistency)
         try:
             await self._put(afters, consistency)
         except BaseException:
@@ -188,7 +188,7 @@ class CollectionStore:
 
     async def _replace(self, before: Doc | None, after: Doc, consistency: Consistency) -> None:
         claims = self._claims(after, before)
-        await self.client.claim_unique(claims)
+        await self.client.claim_unique(claims, consistency=consistency)
         try:
             await self._put([after], consistency)
         except BaseException:

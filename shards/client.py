@@ -251,7 +251,6 @@ class ClusterClient:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Live documents matching `where`, globally ordered, one replica per ring range."""
-        plan = self._scatter_plan()
         window = None if limit is None else limit + offset
         request = {
             "collection": collection,
@@ -259,9 +258,7 @@ class ClusterClient:
             "order_by": list(order_by),
             "limit": window,
         }
-        results = await asyncio.gather(
-            *(self._call(s, "POST", "/query", {**request, "ranges": r}) for s, r in plan.items())
-        )
+        results = await self._scatter("/query", request)
         streams = [res["docs"] for res in results]
         key_field = self._descriptor(collection)["key"]
         merged = heapq.merge(*streams, key=sort_key(order_by, key_field))
@@ -271,15 +268,8 @@ class ClusterClient:
     async def aggregate(
         self, collection: str, *, where: dict[str, Any] | None = None, fields: Sequence[str] = ()
     ) -> AggregateResult:
-        plan = self._scatter_plan()
         request = {"collection": collection, "where": where, "fields": list(fields)}
-        results = await asyncio.gather(
-            *(
-                self._call(s, "POST", "/aggregate", {**request, "ranges": r})
-                for s, r in plan.items()
-            )
-        )
-        return merge_aggregates(results, fields)
+        return merge_aggregates(await self._scatter("/aggregate", request), fields)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -290,9 +280,14 @@ class ClusterClient:
         *,
         consistency: Consistency = DEFAULT_WRITE,
     ) -> list[WriteOutcome]:
-        """Apply the writes on every live replica; one request per shard for the batch."""
+        """Apply the writes on every live replica; one request per shard for the batch.
+
+        All or nothing: if any write misses its consistency level (a replica died after the
+        liveness check), every write of the batch that some replica applied is taken back.
+        """
         need = consistency.required(self.ring.replication)
         alive = self.alive()
+        ops: list[WriteOp] = []
         pending: list[_Pending] = []
         per_shard: dict[str, list[WriteOp]] = {}
         per_shard_index: dict[str, list[int]] = {}
@@ -313,6 +308,7 @@ class ClusterClient:
                 version=version,
                 origin=self.origin,
             )
+            ops.append(op)
             pending.append(_Pending(replicas))
             for s in replicas:
                 per_shard.setdefault(s, []).append(op)
@@ -322,20 +318,24 @@ class ClusterClient:
             *(self._call(s, "POST", "/write", {"writes": per_shard[s]}) for s in shards),
             return_exceptions=True,
         )
+        failure: BaseException | None = None
         for shard, answer in zip(shards, answers, strict=True):
-            if isinstance(answer, BadRequest):
-                raise answer
+            if isinstance(answer, ShardUnavailable):
+                continue
             if isinstance(answer, BaseException):
-                if not isinstance(answer, ShardUnavailable):
-                    raise answer
+                failure = failure or answer
                 continue
             for i, result in zip(per_shard_index[shard], answer["results"], strict=True):
                 pending[i].results[shard] = result
+        short = [len(p.results) for p in pending if len(p.results) < need]
+        if failure is not None or short:
+            await self._take_back(ops, pending)
+            if failure is not None:
+                raise failure
+            raise ConsistencyNotMet("write", need, min(short))
         outcomes = []
         for p, version in zip(pending, versions, strict=True):
             acks = len(p.results)
-            if acks < need:
-                raise ConsistencyNotMet("write", need, acks)
             befores = [r["before"] for r in p.results.values() if r["before"] is not None]
             outcomes.append(
                 WriteOutcome(
@@ -347,15 +347,48 @@ class ClusterClient:
             )
         return outcomes
 
-    async def claim_unique(self, claims: Sequence[UniqueClaim]) -> None:
+    async def _take_back(self, ops: Sequence[WriteOp], pending: Sequence[_Pending]) -> None:
+        """Restore what each replica held before, at a new version, but only where our write
+        is still the stored one: a later writer's change is never undone."""
+        per_shard: dict[str, list[WriteOp]] = {}
+        for op, p in zip(ops, pending, strict=True):
+            for shard, result in p.results.items():
+                if not result["applied"]:
+                    continue
+                before = result["before"]
+                per_shard.setdefault(shard, []).append(
+                    WriteOp(
+                        collection=op["collection"],
+                        key=op["key"],
+                        token=op["token"],
+                        op="put" if before is not None else "delete",
+                        body=before,
+                        version=self.clock.tick(),
+                        origin=self.origin,
+                        expect=(op["version"], op["origin"]),
+                    )
+                )
+        answers = await asyncio.gather(
+            *(self._call(s, "POST", "/write", {"writes": w}) for s, w in per_shard.items()),
+            return_exceptions=True,
+        )
+        for shard, answer in zip(per_shard, answers, strict=True):
+            if isinstance(answer, BaseException):
+                log.error("could not take back a failed write on %s: %s", shard, answer)
+
+    async def claim_unique(
+        self, claims: Sequence[UniqueClaim], *, consistency: Consistency = DEFAULT_WRITE
+    ) -> None:
         """Claim unique values cluster-wide: each value lives on the ring like a key.
 
-        A value needs a majority of its replicas; on any conflict everything claimed by this
-        call is released and UniqueViolation names the value and its owner.
+        A value needs as many of its replicas as the write's consistency level (at ONE, two
+        writers cut off from each other could both win: the price of writing at ONE). On any
+        conflict everything claimed by this call is released and UniqueViolation names the
+        value and its owner.
         """
         if not claims:
             return
-        need = Consistency.QUORUM.required(self.ring.replication)
+        need = consistency.required(self.ring.replication)
         alive = self.alive()
         per_shard: dict[str, list[UniqueClaim]] = {}
         for c in claims:
@@ -428,9 +461,34 @@ class ClusterClient:
         d = self._descriptor(collection)
         return d["shard_key"] != d["key"]
 
-    def _scatter_plan(self) -> dict[str, list[tuple[int, int]]]:
+    async def _scatter(self, path: str, request: dict[str, Any]) -> list[Any]:
+        """Ask one live replica per ring range; the ranges of a replica that fails are asked
+        again of the next live replica, until every range has answered or none is left."""
+        results: list[Any] = []
+        pending: list[tuple[int, int]] | None = None  # None: every range
+        while True:
+            plan = self._scatter_plan(pending)
+            shards = list(plan)
+            answers = await asyncio.gather(
+                *(self._call(s, "POST", path, {**request, "ranges": plan[s]}) for s in shards),
+                return_exceptions=True,
+            )
+            pending = []
+            for shard, answer in zip(shards, answers, strict=True):
+                if isinstance(answer, ShardUnavailable):
+                    pending.extend(plan[shard])  # _call marked it down: the next plan skips it
+                elif isinstance(answer, BaseException):
+                    raise answer
+                else:
+                    results.append(answer)
+            if not pending:
+                return results
+
+    def _scatter_plan(
+        self, within: Sequence[tuple[int, int]] | None = None
+    ) -> dict[str, list[tuple[int, int]]]:
         try:
-            return self.ring.scatter_plan(self.alive())
+            return self.ring.scatter_plan(self.alive(), within)
         except LookupError as e:
             r = e.args[0]
             raise ShardUnavailable(

@@ -11,7 +11,8 @@ plan step costs one request per shard.
     POST /write        {"writes": [WriteOp]}               -> {"results": [WriteResult]}
          All writes of one request commit in ONE SQLite transaction (group commit). Each is
          applied only if its (version, origin) is newer than the stored one (last writer wins),
-         and appends one change-log row when applied.
+         and appends one change-log row when applied; an op with "expect" is applied only
+         over exactly that stored (version, origin).
     POST /get          {"collection", "keys": [str]}       -> {"docs": [StoredDoc|None]}
          Aligned with "keys"; tombstones are returned (deleted=true) so that a quorum read can
          let a newer delete win over an older live copy.
@@ -59,6 +60,9 @@ class WriteOp(TypedDict):
     body: dict[str, Any] | None  # the whole document for "put"; None for "delete"
     version: int  # hybrid logical clock value assigned by the coordinator
     origin: str  # coordinator id: tie-break for equal versions
+    # Apply only over exactly this stored (version, origin): how a coordinator takes back a
+    # write that missed its consistency level without undoing anyone else's later write.
+    expect: NotRequired[tuple[int, str] | None]
 
 
 class WriteResult(TypedDict):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 MIN_TOKEN = -(2**63)
@@ -92,13 +92,18 @@ class Ring:
             share[r.replicas[0]] += r.hi - r.lo + 1
         return {s: n / 2**64 for s, n in share.items()}
 
-    def scatter_plan(self, alive: Mapping[str, bool]) -> dict[str, list[tuple[int, int]]]:
+    def scatter_plan(
+        self, alive: Mapping[str, bool], within: Sequence[tuple[int, int]] | None = None
+    ) -> dict[str, list[tuple[int, int]]]:
         """One live replica per range, primaries preferred: the shards a full scan asks.
 
-        Raises LookupError naming the first range with no live replica.
+        `within` limits the plan to the ranges inside those intervals (a retry of the ranges
+        a failed shard was asked for). Raises LookupError naming a range with no live replica.
         """
         plan: dict[str, list[tuple[int, int]]] = {}
         for r in self.ranges():
+            if within is not None and not any(lo <= r.lo <= hi for lo, hi in within):
+                continue
             shard = next((s for s in r.replicas if alive.get(s, False)), None)
             if shard is None:
                 raise LookupError(r)

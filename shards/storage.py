@@ -1,4 +1,4 @@
-"""One shard's documents in one SQLite file, on aiosqlite.
+"""One shard's documents in one SQLite file.
 
 Durability. The database runs in WAL mode. With `synchronous="NORMAL"` (the default) a commit
 survives a crash or kill of the process, but a power loss or OS crash may lose the last commits
@@ -12,11 +12,13 @@ documents stay as tombstones (body NULL) so that an older write arriving late st
 `changelog` records every applied change in the transaction that made it; `uniques` maps
 (collection, field, canonical JSON value) to the owning key.
 
-Concurrency. One writer connection, driven by one task: concurrent `write`/`claim`/`release`
-calls queue up and everything pending is committed in one transaction (group commit), each
-caller getting its own results. Requests are validated before they join a group, so a bad one
-fails alone; if a group still fails, its jobs are retried one per transaction. Reads use a
-second connection and, thanks to WAL, never wait for writes.
+Concurrency. Concurrent `write`/`claim`/`release` calls queue up; one task takes everything
+pending and commits it in one transaction (group commit), each caller getting its own results.
+Requests are validated before they join a group, so a bad one fails alone; if a group still
+fails, its jobs are retried one per transaction. The writer connection is plain sqlite3 on its
+own thread so that a whole transaction costs one thread hop (through aiosqlite each statement
+is one: a single-document write took ~1.2 ms instead of ~0.3). Reads use a second connection,
+on aiosqlite, and thanks to WAL never wait for writes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -88,6 +92,7 @@ class _Op:
     body: str | None  # JSON text; None for a delete
     version: int
     origin: str
+    expect: tuple[int, str] | None = None
 
 
 _Kind = Literal["write", "claim", "release", "ensure"]
@@ -102,9 +107,14 @@ class _Job:
 
 class ShardStorage:
     def __init__(
-        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, now_ms: Callable[[], int]
+        self,
+        writer: sqlite3.Connection,
+        thread: ThreadPoolExecutor,
+        reader: aiosqlite.Connection,
+        now_ms: Callable[[], int],
     ) -> None:
-        self._writer = writer
+        self._writer = writer  # used only on `thread`
+        self._thread = thread
         self._reader = reader
         self._now_ms = now_ms
         self._collections: dict[str, CollectionDescriptor] = {}
@@ -124,24 +134,27 @@ class ShardStorage:
     ) -> ShardStorage:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
-        writer = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
-        reader: aiosqlite.Connection | None = None
+        loop = asyncio.get_running_loop()
+        thread = ThreadPoolExecutor(1, thread_name_prefix="shard-writer")
         try:
-            await writer.execute("PRAGMA journal_mode=WAL")
-            await writer.execute(f"PRAGMA synchronous={synchronous}")
-            await writer.executescript(_SCHEMA)
-            reader = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
-            await reader.execute("PRAGMA query_only=ON")
-            self = cls(writer, reader, now_ms)
-            for name, text in await reader.execute_fetchall(
-                "SELECT name, descriptor FROM collections"
-            ):
-                self._collections[name] = orjson.loads(text)
+            writer = await loop.run_in_executor(thread, _connect_writer, path, synchronous)
         except BaseException:
-            await writer.close()
-            if reader is not None:
-                await reader.close()
+            thread.shutdown()
             raise
+        try:
+            reader = await aiosqlite.connect(path, isolation_level=None, cached_statements=256)
+            try:
+                await reader.execute("PRAGMA query_only=ON")
+                rows = await reader.execute_fetchall("SELECT name, descriptor FROM collections")
+            except BaseException:
+                await reader.close()
+                raise
+        except BaseException:
+            await loop.run_in_executor(thread, writer.close)
+            thread.shutdown()
+            raise
+        self = cls(writer, thread, reader, now_ms)
+        self._collections = {name: orjson.loads(text) for name, text in rows}
         self._task = asyncio.create_task(self._write_loop(), name=f"shard-writer:{path}")
         return self
 
@@ -152,7 +165,8 @@ class ShardStorage:
         self._queue.put_nowait(None)  # the writer finishes what is queued, then stops
         if self._task is not None:
             await self._task
-        await self._writer.close()
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        self._thread.shutdown()
         await self._reader.close()
 
     async def __aenter__(self) -> ShardStorage:
@@ -169,9 +183,8 @@ class ShardStorage:
 
     async def ensure_collections(self, descriptors: Sequence[CollectionDescriptor]) -> None:
         """Create tables and indexes; idempotent and additive (indexes are never dropped)."""
-        await self._submit(
-            "ensure", [_check_descriptor(d) for d in _list(descriptors, "collections")]
-        )
+        checked = [_check_descriptor(d) for d in _list(descriptors, "collections")]
+        await self._submit("ensure", checked)
 
     async def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Results align with `ops`; `before` is the live body the op found (also when the op
@@ -210,8 +223,9 @@ class ShardStorage:
             await self._commit_group(group)
 
     async def _commit_group(self, group: list[_Job]) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            outcomes = await self._transaction(group)
+            outcomes, added = await loop.run_in_executor(self._thread, self._transaction, group)
         except Exception as exc:
             if len(group) > 1:  # find the culprit: the others must not fail with it
                 for job in group:
@@ -221,46 +235,47 @@ class ShardStorage:
             if not group[0].future.done():
                 group[0].future.set_exception(exc)
             return
+        self.transactions += 1
+        self._collections.update(added)  # visible to validation only once committed
         for job, outcome in zip(group, outcomes, strict=True):
             if not job.future.done():  # the caller may have gone away
                 job.future.set_result(outcome)
 
-    async def _transaction(self, group: list[_Job]) -> list[Any]:
+    # -- the transaction, on the writer thread --------------------------------------------
+
+    def _transaction(self, group: list[_Job]) -> tuple[list[Any], dict[str, CollectionDescriptor]]:
         db = self._writer
-        await db.execute("BEGIN IMMEDIATE")
+        outcomes: list[Any] = [None] * len(group)
+        added: dict[str, CollectionDescriptor] = {}
+        db.execute("BEGIN IMMEDIATE")
         try:
-            outcomes: list[Any] = [None] * len(group)
             writes = [i for i, job in enumerate(group) if job.kind == "write"]
             if writes:  # all writes of the group as one batch, then split per caller
-                results = await self._apply_writes([op for i in writes for op in group[i].items])
+                results = self._apply_writes([op for i in writes for op in group[i].items])
                 for i in writes:
                     n = len(group[i].items)
                     outcomes[i], results = results[:n], results[n:]
-            added: dict[str, CollectionDescriptor] = {}
             for i, job in enumerate(group):
                 if job.kind == "claim":
-                    outcomes[i] = await self._apply_claims(job.items)
+                    outcomes[i] = [self._apply_claim(c) for c in job.items]
                 elif job.kind == "release":
-                    await db.executemany(
-                        "DELETE FROM uniques WHERE collection = ? AND field = ? AND value = ?"
-                        " AND key = ?",
+                    db.executemany(
+                        "DELETE FROM uniques"
+                        " WHERE collection = ? AND field = ? AND value = ? AND key = ?",
                         job.items,
                     )
                 elif job.kind == "ensure":
                     for d in job.items:
-                        added[d["name"]] = await self._apply_descriptor(
-                            added.get(d["name"]) or self._collections.get(d["name"]), d
-                        )
-            await db.execute("COMMIT")
-            self.transactions += 1
+                        old = added.get(d["name"]) or self._collections.get(d["name"])
+                        added[d["name"]] = self._apply_descriptor(old, d)
+            db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
-                await db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
             raise
-        self._collections.update(added)  # visible to validation only once committed
-        return outcomes
+        return outcomes, added
 
-    async def _apply_writes(self, ops: list[_Op]) -> list[WriteResult]:
+    def _apply_writes(self, ops: list[_Op]) -> list[WriteResult]:
         db = self._writer
         keys: dict[str, set[str]] = {}
         for op in ops:
@@ -268,7 +283,7 @@ class ShardStorage:
         # (collection, key) -> (body, version, origin) as stored, then as the batch leaves it.
         state: dict[tuple[str, str], tuple[str | None, int, str]] = {}
         for collection, ks in keys.items():
-            rows = await db.execute_fetchall(
+            rows = db.execute(
                 f"SELECT key, body, version, origin FROM {table(collection)}"
                 " WHERE key IN (SELECT value FROM json_each(?))",
                 (orjson.dumps(list(ks)).decode(),),
@@ -283,6 +298,8 @@ class ShardStorage:
             current = state.get((op.collection, op.key))
             before = current[0] if current else None
             applied = not current or (op.version, op.origin) > (current[1], current[2])
+            if op.expect is not None:
+                applied = applied and current is not None and current[1:] == op.expect
             results.append(WriteResult(applied=applied, before=_loads(before)))
             if not applied:
                 continue
@@ -294,48 +311,41 @@ class ShardStorage:
                     (op.collection, op.key, kind, op.version, op.origin, before, op.body, ts)
                 )
         for collection, latest in final.items():
-            if latest:
-                await db.executemany(
-                    f"INSERT INTO {table(collection)}(key, token, body, version, origin, deleted)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                    " token = excluded.token, body = excluded.body, version = excluded.version,"
-                    " origin = excluded.origin, deleted = excluded.deleted",
-                    [
-                        (o.key, o.token, o.body, o.version, o.origin, o.body is None)
-                        for o in latest.values()
-                    ],
-                )
-        if changes:
-            await db.executemany(
-                "INSERT INTO changelog(collection, key, op, version, origin, before, after, ts)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                changes,
+            db.executemany(
+                f"INSERT INTO {table(collection)}(key, token, body, version, origin, deleted)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                " token = excluded.token, body = excluded.body, version = excluded.version,"
+                " origin = excluded.origin, deleted = excluded.deleted",
+                [
+                    (o.key, o.token, o.body, o.version, o.origin, o.body is None)
+                    for o in latest.values()
+                ],
             )
+        db.executemany(
+            "INSERT INTO changelog(collection, key, op, version, origin, before, after, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            changes,
+        )
         return results
 
-    async def _apply_claims(self, claims: list[tuple[str, str, str, str]]) -> list[ClaimResult]:
-        results = []
-        for claim in claims:
-            # The no-op update makes RETURNING yield the current owner on conflict: one statement.
-            rows = await self._writer.execute_fetchall(
-                "INSERT INTO uniques(collection, field, value, key) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(collection, field, value) DO UPDATE SET key = key RETURNING key",
-                claim,
-            )
-            owner = next(iter(rows))[0]
-            ok = owner == claim[3]
-            results.append(ClaimResult(ok=ok, owner=None if ok else owner))
-        return results
+    def _apply_claim(self, claim: tuple[str, str, str, str]) -> ClaimResult:
+        # The no-op update makes RETURNING yield the current owner on conflict: one statement.
+        [(owner,)] = self._writer.execute(
+            "INSERT INTO uniques(collection, field, value, key) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(collection, field, value) DO UPDATE SET key = key RETURNING key",
+            claim,
+        ).fetchall()
+        ok = owner == claim[3]
+        return ClaimResult(ok=ok, owner=None if ok else owner)
 
-    async def _apply_descriptor(
+    def _apply_descriptor(
         self, old: CollectionDescriptor | None, new: CollectionDescriptor
     ) -> CollectionDescriptor:
-        name = new["name"]
+        name, t = new["name"], table(new["name"])
         indexes = list(dict.fromkeys([*(old["indexes"] if old else []), *new["indexes"]]))
         merged = CollectionDescriptor(**{**new, "indexes": indexes})
-        t = table(name)
         # Statement by statement: executescript() would COMMIT the group's transaction.
-        ddl = [
+        for statement in (
             f"CREATE TABLE IF NOT EXISTS {t}(id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " key TEXT NOT NULL UNIQUE, token INTEGER NOT NULL, body TEXT,"
             " version INTEGER NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)",
@@ -345,10 +355,9 @@ class ShardStorage:
                 f'CREATE INDEX IF NOT EXISTS "ix:{name}:{f}" ON {t}({filters.field_expr(f)})'
                 for f in indexes
             ),
-        ]
-        for statement in ddl:
-            await self._writer.execute(statement)
-        await self._writer.execute(
+        ):
+            self._writer.execute(statement)
+        self._writer.execute(
             "INSERT INTO collections(name, descriptor) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET descriptor = excluded.descriptor",
             (name, orjson.dumps(merged).decode()),
@@ -489,6 +498,7 @@ class ShardStorage:
             body=text,
             version=_int64(op.get("version"), "version"),
             origin=_field(op, "origin", str),
+            expect=_expect(op.get("expect")),
         )
 
     def _check_claim(self, claim: object) -> tuple[str, str, str, str]:
@@ -538,6 +548,14 @@ def _field(obj: Mapping[str, Any], name: str, kind: Any) -> Any:
     return value
 
 
+def _expect(value: object) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple) and len(value) == 2 and isinstance(value[1], str):
+        return _int64(value[0], "expect[0]"), value[1]
+    raise BadRequest("'expect' must be [version, origin]")
+
+
 def _int64(value: object, name: str) -> int:
     if type(value) is not int or not filters.INT64_MIN <= value <= filters.INT64_MAX:
         raise BadRequest(f"'{name}' must be a signed 64-bit integer, got {value!r}")
@@ -550,3 +568,15 @@ def _loads(text: str | None) -> Any:
 
 def _chunks(seq: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [seq[i : i + n] for i in range(0, len(seq), n)]
+
+
+def _connect_writer(path: str | Path, synchronous: Synchronous) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db

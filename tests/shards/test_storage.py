@@ -111,6 +111,21 @@ async def test_last_writer_wins(storage: ShardStorage, db_path: Path) -> None:
     ]
 
 
+async def test_expect_applies_only_over_that_exact_version(storage: ShardStorage) -> None:
+    await storage.write([put("k", {"n": 1}, 10)])
+    # A take-back of version 10 by origin "a": applied, restoring the old body.
+    restore = {**put("k", {"n": 0}, 11), "expect": (10, "a")}
+    assert [r["applied"] for r in await storage.write([restore])] == [True]
+    # Someone else wrote since: a take-back that expects version 11 must not undo version 12.
+    await storage.write([put("k", {"n": 2}, 12, "b")])
+    late = {**put("k", {"n": 0}, 13), "expect": (11, "a")}
+    assert [r["applied"] for r in await storage.write([late])] == [False]
+    [doc] = await storage.get("users.User", ["k"])
+    assert doc is not None and doc["body"] == {"id": "k", "n": 2}
+    with pytest.raises(BadRequest, match="expect"):
+        await storage.write([{**put("k", {}, 14), "expect": "nope"}])
+
+
 async def test_changelog_records_before_and_after(storage: ShardStorage, db_path: Path) -> None:
     await storage.write([put("u1", {"n": 1}, 1)])
     await storage.write([put("u1", {"n": 2}, 2)])

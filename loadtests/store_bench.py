@@ -1,0 +1,301 @@
+"""`shardgate bench store`: the store's throughput next to raw SQLite, measured in one run.
+
+    $ shardgate bench store --documents 20000 --seconds 5
+
+Starts a real cluster on free loopback ports in a temporary directory (3 shard processes and a
+gateway, replication 2, as `shardgate up` does), pushes the `bench` service and measures
+through its store subgraph (`/subgraphs/bench/graphql`) with a keep-alive aiohttp client:
+
+- batched inserts: `insertItems` with 500 documents a request, 4 requests in flight, writes at
+  the default consistency (QUORUM: both replicas with replication 2);
+- key reads: `item(id:)` of random existing ids, 16 requests in flight, reads at ONE.
+
+The baselines run on the same documents in the same run: stdlib sqlite3 (WAL,
+synchronous=NORMAL), every insert in one transaction, then point reads from one thread. The
+processes are always stopped, also on an error or Ctrl-C; a GraphQL error aborts the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+from gateway.settings import ClusterSettings
+from gateway.supervisor import Layout, Supervisor, free_port, wait_http_ok
+from loadtests.bench_service import SDL, SERVICE, make_item
+from loadtests.measure import (
+    BATCH,
+    INSERT_IN_FLIGHT,
+    READ_IN_FLIGHT,
+    BenchError,
+    GraphQLClient,
+    Inserts,
+    Reads,
+    check_count,
+    insert_all,
+    push_schema,
+    read_for,
+)
+from loadtests.sqlite_baseline import SqliteResult, sqlite_baseline
+
+SHARDS = 3
+REPLICATION = 2
+WARMUP_SECONDS = 0.5  # unmeasured reads first
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    gateway: str  # base URL
+    supervisor: Supervisor
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User+system CPU seconds used so far: the gateway, all shards, and this process."""
+        used = {"gateway": 0.0, "shards": 0.0, "client": time.process_time()}
+        for name, proc in self.supervisor.children:
+            used["gateway" if name == "gateway" else "shards"] += _process_cpu(proc.pid)
+        return used
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    inserts: Inserts
+    reads: Reads
+    cpu: dict[str, dict[str, float]]  # phase -> process group -> CPU seconds
+
+
+def run_store_bench(documents: int = 20_000, seconds: float = 5.0) -> int:
+    if documents < 1:
+        raise SystemExit("--documents must be at least 1")
+    if seconds <= 0:
+        raise SystemExit("--seconds must be more than 0")
+    docs = [make_item(i) for i in range(documents)]
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="shardgate-bench-") as tmp,
+            _sigterm_as_exit(),
+        ):
+            print(f"raw SQLite: {documents:,} inserts, then point reads for {seconds:g} s...")
+            baseline = sqlite_baseline(Path(tmp) / "baseline.db", docs, seconds)
+            print(f"shardgate: starting {SHARDS} shards and a gateway in {tmp}...", flush=True)
+            with running_cluster(Path(tmp) / "cluster") as cluster:
+                store = _measure(cluster, docs, seconds)
+    except BenchError as e:
+        raise SystemExit(f"shardgate bench store: {e}") from None
+    _report(documents, seconds, store, baseline)
+    return 0
+
+
+def _measure(cluster: Cluster, docs: list[dict[str, Any]], seconds: float) -> StoreResult:
+    push_schema(f"{cluster.gateway}/admin/services/{SERVICE}", SDL)
+    print(f"shardgate: {len(docs):,} inserts, then key reads for {seconds:g} s...", flush=True)
+    return _run_async(_measure_http(cluster, docs, seconds))
+
+
+async def _measure_http(
+    cluster: Cluster, docs: list[dict[str, Any]], seconds: float
+) -> StoreResult:
+    ids = [d["id"] for d in docs]
+    async with GraphQLClient(f"{cluster.gateway}/subgraphs/{SERVICE}/graphql") as client:
+        before = cluster.cpu_seconds()
+        inserts = await insert_all(client, docs)
+        after_inserts = cluster.cpu_seconds()
+        await check_count(client, len(docs))
+        await read_for(client, ids, WARMUP_SECONDS, seed=0)  # parse/validate caches, pools
+        before_reads = cluster.cpu_seconds()
+        reads = await read_for(client, ids, seconds)
+        after = cluster.cpu_seconds()
+    cpu = {"inserts": _delta(before, after_inserts), "reads": _delta(before_reads, after)}
+    return StoreResult(inserts, reads, cpu)
+
+
+@contextlib.contextmanager
+def running_cluster(data: Path) -> Iterator[Cluster]:
+    """3 shards and a gateway over them on free loopback ports, as `shardgate up` starts them;
+    every process is stopped on leaving, whatever happens inside."""
+    defaults = ClusterSettings()
+    layout = Layout.load_or_create(data, SHARDS, REPLICATION, defaults.vnodes)
+    python = sys.executable
+    sup = Supervisor()
+    try:
+        shard_urls: dict[str, str] = {}
+        started = []
+        for shard_id in layout.shards:
+            port = free_port()
+            argv = [python, "-m", "gateway", "shard", "--id", shard_id, "--port", str(port)]
+            argv += ["--data", str(data), "--durability", defaults.durability]
+            proc = sup.spawn(shard_id, argv)
+            shard_urls[shard_id] = f"http://127.0.0.1:{port}"
+            started.append((shard_urls[shard_id], proc))
+        for url, proc in started:
+            wait_http_ok(url + "/health", proc)
+        port = free_port()
+        argv = [python, "-m", "gateway", "serve", "--port", str(port)]
+        argv += ["--replication", str(layout.replication), "--vnodes", str(layout.vnodes)]
+        for shard_id, url in shard_urls.items():
+            argv += ["--shard", f"{shard_id}={url}"]
+        gateway = sup.spawn("gateway", argv)
+        base = f"http://127.0.0.1:{port}"
+        wait_http_ok(base + "/healthz", gateway)
+        yield Cluster(base, sup)
+    finally:
+        sup.stop()
+
+
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    loop_factory = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(coro)
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C does, so that the cluster is stopped and the data removed."""
+
+    def on_sigterm(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a live process from /proc (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 2) for k in before}
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def _report(documents: int, seconds: float, store: StoreResult, base: SqliteResult) -> None:
+    ins, rd = store.inserts, store.reads
+    rows = [
+        ("inserts (documents/s)", ins.per_second, base.inserts_per_second, _count),
+        ("key reads (requests/s)", rd.per_second, base.reads_per_second, _count),
+        ("key read p50 (ms)", rd.p50_ms, base.read_p50_ms, _ms),
+        ("key read p99 (ms)", rd.p99_ms, base.read_p99_ms, _ms),
+    ]
+    print()
+    print(
+        f"setup: {documents:,} documents, {SHARDS} shards, replication {REPLICATION}, "
+        f"writes QUORUM / reads ONE, in flight: {INSERT_IN_FLIGHT} insert batches of {BATCH}, "
+        f"{READ_IN_FLIGHT} key reads, {seconds:g} s of reads; Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs (shared by the bench client, {SHARDS} shards and the gateway)"
+    )
+    table = [("metric", "shardgate", "raw SQLite", "ratio (shardgate / baseline)")]
+    table += [
+        (name, fmt(ours), fmt(theirs), _ratio(ours, theirs)) for name, ours, theirs, fmt in rows
+    ]
+    _print_table(table, right=(1, 2, 3))
+    print(
+        "  (a throughput ratio under 1, or a latency ratio over 1, is how much slower shardgate is)"
+    )
+    print(
+        f"  shardgate: {ins.documents:,} documents in {ins.seconds:.2f} s (each stored on "
+        f"{REPLICATION} replicas with a change-log row), {rd.requests:,} reads in "
+        f"{rd.seconds:.2f} s; raw SQLite: {base.reads:,} reads"
+    )
+    print()
+    cpu_table = [
+        ("CPU seconds (user+sys)", "wall s", "gateway", f"{SHARDS} shards", "bench client")
+    ]
+    for phase, wall in (("inserts", ins.seconds), ("key reads", rd.seconds)):
+        used = store.cpu["inserts" if phase == "inserts" else "reads"]
+        cpu_table.append(
+            (phase, f"{wall:.2f}", *(f"{used[k]:.2f}" for k in ("gateway", "shards", "client")))
+        )
+    _print_table(cpu_table, right=(1, 2, 3, 4))
+    summary = {
+        "bench": "store",
+        "documents": documents,
+        "seconds": seconds,
+        "shards": SHARDS,
+        "replication": REPLICATION,
+        "write_consistency": "QUORUM",
+        "read_consistency": "ONE",
+        "batch": BATCH,
+        "insert_in_flight": INSERT_IN_FLIGHT,
+        "read_in_flight": READ_IN_FLIGHT,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "shardgate": _figures(ins.per_second, rd.per_second, rd.p50_ms, rd.p99_ms),
+        "sqlite": _figures(
+            base.inserts_per_second, base.reads_per_second, base.read_p50_ms, base.read_p99_ms
+        ),
+        "ratios": {
+            key: round(ours / theirs, 6) if theirs else None
+            for key, (_, ours, theirs, _) in zip(_KEYS, rows, strict=True)
+        },
+        "cpu_seconds": store.cpu,
+    }
+    print()
+    print(_json_line(summary))
+
+
+_KEYS = ("inserts_per_s", "reads_per_s", "read_p50_ms", "read_p99_ms")
+
+
+def _figures(*values: float) -> dict[str, float]:
+    return {
+        k: round(v, 1 if k.endswith("_per_s") else 4) for k, v in zip(_KEYS, values, strict=True)
+    }
+
+
+def _print_table(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, r in enumerate(rows):
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        print("  " + " | ".join(cells).rstrip())
+        if n == 0:
+            print("  " + "-+-".join("-" * w for w in widths))
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3g}" if value >= 0.01 else f"{value:.4f}"
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    if not theirs:
+        return "n/a"
+    r = ours / theirs
+    return f"{r:,.0f}" if r >= 1000 else f"{r:.3g}"
+
+
+def _json_line(obj: object) -> str:
+    import orjson
+
+    return orjson.dumps(obj).decode()
