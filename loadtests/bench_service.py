@@ -29,6 +29,11 @@ mutation InsertItems($objects: [ItemInput!]!) {
   insertItems(objects: $objects) { id }
 }"""
 
+INSERT_ITEM = """\
+mutation InsertItem($object: ItemInput!) {
+  insertItem(object: $object) { id }
+}"""
+
 ITEM_BY_KEY = """\
 query Item($id: ID!) {
   item(id: $id) { id name score }

@@ -97,10 +97,11 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             _order_terms(args.get("orderBy")),
             args.get("limit"),
             args.get("offset") or 0,
+            _consistency(args, DEFAULT_READ),
         )
 
     async def aggregate(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        result = await store.aggregate(_filter(args.get("where")))
+        result = await store.aggregate(_filter(args.get("where")), _consistency(args, DEFAULT_READ))
         fields = result["fields"]
         return {
             "count": result["count"],

@@ -78,6 +78,7 @@ class CollectionStore:
         order_by: Sequence[OrderTerm] = (),
         limit: int | None = None,
         offset: int = 0,
+        consistency: Consistency = Consistency.ONE,
     ) -> list[Doc]:
         if limit is not None and limit < 0:
             raise StoreInputError(f"limit must be 0 or more, got {limit}")
@@ -91,12 +92,15 @@ class CollectionStore:
             order_by=order_by,
             limit=limit,
             offset=offset,
+            consistency=consistency,
         )
 
-    async def aggregate(self, where: Mapping[str, Any] | None) -> AggregateResult:
+    async def aggregate(
+        self, where: Mapping[str, Any] | None, consistency: Consistency = Consistency.ONE
+    ) -> AggregateResult:
         fields = [f.name for f in self.collection.stored_fields if _aggregatable(f)]
         return await self.client.aggregate(
-            self.id, where=dict(where) if where else None, fields=fields
+            self.id, where=dict(where) if where else None, fields=fields, consistency=consistency
         )
 
     # -- writes ----------------------------------------------------------------------------
@@ -149,7 +153,7 @@ class CollectionStore:
     async def update_where(
         self, where: Mapping[str, Any], changes: Doc, consistency: Consistency
     ) -> int:
-        befores = await self.find(where)
+        befores = await self.find(where, consistency=consistency)
         if not befores:
             return 0
         afters = [self._checked({**b, **changes}, b) for b in befores]
@@ -173,7 +177,7 @@ class CollectionStore:
         return before
 
     async def delete_where(self, where: Mapping[str, Any], consistency: Consistency) -> int:
-        befores = await self.find(where)
+        befores = await self.find(where, consistency=consistency)
         if befores:
             await self._delete(befores, consistency)
         return len(befores)

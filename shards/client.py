@@ -22,10 +22,11 @@ from typing import Any
 import aiohttp
 import orjson
 
+from shards import scatter
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
 from shards.hlc import HybridClock
-from shards.merge import merge_aggregates, sort_key
+from shards.merge import aggregate_docs, keep_newest, merge_aggregates, sort_key
 from shards.protocol import (
     AggregateResult,
     CollectionDescriptor,
@@ -137,14 +138,14 @@ class ClusterClient:
             state = self.states[shard]
             was_alive = state.alive
             try:
-                await self._call(shard, "GET", "/health", None, mark=False)
+                await self.call(shard, "GET", "/health", None, mark=False)
             except ShardUnavailable as e:
                 state.alive, state.error = False, str(e)
             else:
                 # A shard that was down missed collection changes: replay them first.
                 if not was_alive and self._descriptors:
                     with contextlib.suppress(ShardUnavailable, BadRequest):
-                        await self._call(
+                        await self.call(
                             shard,
                             "POST",
                             "/collections",
@@ -174,7 +175,7 @@ class ClusterClient:
         if not live:
             raise ShardUnavailable("no shard is reachable")
         payload = {"collections": list(descriptors)}
-        await asyncio.gather(*(self._call(s, "POST", "/collections", payload) for s in live))
+        await asyncio.gather(*(self.call(s, "POST", "/collections", payload) for s in live))
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class ClusterClient:
         if not keys:
             return {}
         if placements is None and self._needs_scatter(collection):
-            return await self._scatter_get(collection, keys, consistency)
+            return await scatter.get_anywhere(self, collection, keys, consistency)
         tokens = [token_of(p) for p in (placements or keys)]
         need = consistency.required(self.ring.replication)
         alive = self.alive()
@@ -210,7 +211,7 @@ class ClusterClient:
             chosen = [live[token % len(live)]] if need == 1 else live[:need]
             for s in chosen:
                 per_shard.setdefault(s, []).append(key)
-        answers = await self._gather_gets(collection, per_shard)
+        answers = await self.gather_gets(collection, per_shard)
         newest: dict[str, StoredDoc] = {}
         answered: dict[str, int] = dict.fromkeys(keys, 0)
         retry: dict[str, list[str]] = {}
@@ -225,13 +226,13 @@ class ClusterClient:
                 continue
             for key, doc in zip(asked, docs, strict=True):
                 answered[key] += 1
-                _keep_newest(newest, key, doc)
+                keep_newest(newest, key, doc)
         if retry:
-            for shard, docs in (await self._gather_gets(collection, retry)).items():
+            for shard, docs in (await self.gather_gets(collection, retry)).items():
                 if docs is not None:
                     for key, doc in zip(retry[shard], docs, strict=True):
                         answered[key] += 1
-                        _keep_newest(newest, key, doc)
+                        keep_newest(newest, key, doc)
         short = [k for k, n in answered.items() if n < need]
         if short:
             raise ConsistencyNotMet("read", need, min(answered[k] for k in short))
@@ -249,8 +250,9 @@ class ClusterClient:
         order_by: Sequence[OrderTerm] = (),
         limit: int | None = None,
         offset: int = 0,
+        consistency: Consistency = DEFAULT_READ,
     ) -> list[dict[str, Any]]:
-        """Live documents matching `where`, globally ordered, one replica per ring range."""
+        """Live documents matching `where`, in one global order (see `shards.scatter`)."""
         window = None if limit is None else limit + offset
         request = {
             "collection": collection,
@@ -258,18 +260,28 @@ class ClusterClient:
             "order_by": list(order_by),
             "limit": window,
         }
-        results = await self._scatter("/query", request)
-        streams = [res["docs"] for res in results]
-        key_field = self._descriptor(collection)["key"]
-        merged = heapq.merge(*streams, key=sort_key(order_by, key_field))
-        out = list(merged)
-        return out[offset:window]
+        key = sort_key(order_by, self._descriptor(collection)["key"])
+        need = consistency.required(self.ring.replication)
+        if need > 1:
+            docs = sorted(await scatter.scan_replicated(self, request, need), key=key)
+            return docs[offset:window]
+        streams = [res["docs"] for res in await scatter.scan_one(self, "/query", request)]
+        return list(heapq.merge(*streams, key=key))[offset:window]
 
     async def aggregate(
-        self, collection: str, *, where: dict[str, Any] | None = None, fields: Sequence[str] = ()
+        self,
+        collection: str,
+        *,
+        where: dict[str, Any] | None = None,
+        fields: Sequence[str] = (),
+        consistency: Consistency = DEFAULT_READ,
     ) -> AggregateResult:
+        need = consistency.required(self.ring.replication)
+        if need > 1:  # aggregate what `need` replicas per range agree on
+            request = {"collection": collection, "where": where}
+            return aggregate_docs(await scatter.scan_replicated(self, request, need), fields)
         request = {"collection": collection, "where": where, "fields": list(fields)}
-        return merge_aggregates(await self._scatter("/aggregate", request), fields)
+        return merge_aggregates(await scatter.scan_one(self, "/aggregate", request), fields)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -315,7 +327,7 @@ class ClusterClient:
                 per_shard_index.setdefault(s, []).append(len(pending) - 1)
         shards = list(per_shard)
         answers = await asyncio.gather(
-            *(self._call(s, "POST", "/write", {"writes": per_shard[s]}) for s in shards),
+            *(self.call(s, "POST", "/write", {"writes": per_shard[s]}) for s in shards),
             return_exceptions=True,
         )
         failure: BaseException | None = None
@@ -369,7 +381,7 @@ class ClusterClient:
                     )
                 )
         answers = await asyncio.gather(
-            *(self._call(s, "POST", "/write", {"writes": w}) for s, w in per_shard.items()),
+            *(self.call(s, "POST", "/write", {"writes": w}) for s, w in per_shard.items()),
             return_exceptions=True,
         )
         for shard, answer in zip(per_shard, answers, strict=True):
@@ -399,7 +411,7 @@ class ClusterClient:
                 per_shard.setdefault(s, []).append(c)
         shards = list(per_shard)
         answers = await asyncio.gather(
-            *(self._call(s, "POST", "/unique/claim", {"claims": per_shard[s]}) for s in shards),
+            *(self.call(s, "POST", "/unique/claim", {"claims": per_shard[s]}) for s in shards),
             return_exceptions=True,
         )
         oks: dict[int, int] = {}
@@ -430,7 +442,7 @@ class ClusterClient:
                 per_shard.setdefault(s, []).append(c)
         await asyncio.gather(
             *(
-                self._call(s, "POST", "/unique/release", {"claims": cs})
+                self.call(s, "POST", "/unique/release", {"claims": cs})
                 for s, cs in per_shard.items()
                 if self.states[s].alive
             ),
@@ -442,7 +454,7 @@ class ClusterClient:
     async def stats(self) -> dict[str, dict[str, Any] | None]:
         async def one(shard: str) -> dict[str, Any] | None:
             try:
-                return await self._call(shard, "GET", "/stats", None)
+                return await self.call(shard, "GET", "/stats", None)
             except ShardUnavailable:
                 return None
 
@@ -461,65 +473,13 @@ class ClusterClient:
         d = self._descriptor(collection)
         return d["shard_key"] != d["key"]
 
-    async def _scatter(self, path: str, request: dict[str, Any]) -> list[Any]:
-        """Ask one live replica per ring range; the ranges of a replica that fails are asked
-        again of the next live replica, until every range has answered or none is left."""
-        results: list[Any] = []
-        pending: list[tuple[int, int]] | None = None  # None: every range
-        while True:
-            plan = self._scatter_plan(pending)
-            shards = list(plan)
-            answers = await asyncio.gather(
-                *(self._call(s, "POST", path, {**request, "ranges": plan[s]}) for s in shards),
-                return_exceptions=True,
-            )
-            pending = []
-            for shard, answer in zip(shards, answers, strict=True):
-                if isinstance(answer, ShardUnavailable):
-                    pending.extend(plan[shard])  # _call marked it down: the next plan skips it
-                elif isinstance(answer, BaseException):
-                    raise answer
-                else:
-                    results.append(answer)
-            if not pending:
-                return results
-
-    def _scatter_plan(
-        self, within: Sequence[tuple[int, int]] | None = None
-    ) -> dict[str, list[tuple[int, int]]]:
-        try:
-            return self.ring.scatter_plan(self.alive(), within)
-        except LookupError as e:
-            r = e.args[0]
-            raise ShardUnavailable(
-                f"no live replica for token range [{r.lo}, {r.hi}] (replicas {list(r.replicas)})"
-            ) from None
-
-    async def _scatter_get(
-        self, collection: str, keys: Sequence[str], consistency: Consistency
-    ) -> dict[str, StoredDoc]:
-        # Without the shard key a key can be anywhere: every live shard answers for what it
-        # holds; each range must still have enough live replicas for the consistency level.
-        need = consistency.required(self.ring.replication)
-        alive = self.alive()
-        for r in self.ring.ranges():
-            got = sum(alive[s] for s in r.replicas)
-            if got < need:
-                raise ConsistencyNotMet("read", need, got)
-        asked = {s: list(keys) for s, ok in alive.items() if ok}
-        newest: dict[str, StoredDoc] = {}
-        for docs in (await self._gather_gets(collection, asked)).values():
-            for key, doc in zip(keys, docs or [], strict=False):
-                _keep_newest(newest, key, doc)
-        return newest
-
-    async def _gather_gets(
+    async def gather_gets(
         self, collection: str, per_shard: Mapping[str, list[str]]
     ) -> dict[str, list[StoredDoc | None] | None]:
         shards = list(per_shard)
         answers = await asyncio.gather(
             *(
-                self._call(s, "POST", "/get", {"collection": collection, "keys": per_shard[s]})
+                self.call(s, "POST", "/get", {"collection": collection, "keys": per_shard[s]})
                 for s in shards
             ),
             return_exceptions=True,
@@ -565,9 +525,9 @@ class ClusterClient:
                     )
                 )
         for shard, ops in repairs.items():
-            self._spawn(self._call(shard, "POST", "/write", {"writes": ops}))
+            self.spawn(self.call(shard, "POST", "/write", {"writes": ops}))
 
-    def _spawn(self, aw: Awaitable[Any]) -> None:
+    def spawn(self, aw: Awaitable[Any]) -> None:
         async def run() -> None:
             with contextlib.suppress(ShardUnavailable, BadRequest):
                 await aw
@@ -576,7 +536,7 @@ class ClusterClient:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _call(
+    async def call(
         self, shard: str, method: str, path: str, payload: object, *, mark: bool = True
     ) -> Any:
         assert self._session is not None, "ClusterClient.start() was not called"
@@ -615,11 +575,6 @@ def _error_message(body: bytes) -> str:
 
 def _version(doc: StoredDoc) -> tuple[int, str]:
     return doc["version"], doc["origin"]
-
-
-def _keep_newest(newest: dict[str, StoredDoc], key: str, doc: StoredDoc | None) -> None:
-    if doc is not None and (key not in newest or _version(doc) > _version(newest[key])):
-        newest[key] = doc
 
 
 def _unique_key(c: UniqueClaim) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from functools import cmp_to_key
 from typing import Any
 
-from shards.protocol import AggregateResult, FieldAggregate, OrderTerm
+from shards.protocol import AggregateResult, FieldAggregate, OrderTerm, StoredDoc
 
 
 def field_value(doc: dict[str, Any], path: Sequence[str]) -> Any:
@@ -21,6 +21,15 @@ def field_value(doc: dict[str, Any], path: Sequence[str]) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def keep_newest(newest: dict[str, StoredDoc], key: str, doc: StoredDoc | None) -> None:
+    """Record `doc` for `key` if it is newer (version, then origin) than what is there."""
+    if doc is not None and (
+        key not in newest
+        or (doc["version"], doc["origin"]) > (newest[key]["version"], newest[key]["origin"])
+    ):
+        newest[key] = doc
 
 
 def sort_key(order_by: Sequence[OrderTerm], key_field: str) -> Callable[[dict[str, Any]], Any]:
@@ -59,3 +68,19 @@ def merge_aggregates(parts: Sequence[AggregateResult], fields: Sequence[str]) ->
             max=max(maxs) if maxs else None,
         )
     return AggregateResult(count=sum(p["count"] for p in parts), fields=merged)
+
+
+def aggregate_docs(docs: Sequence[dict[str, Any]], fields: Sequence[str]) -> AggregateResult:
+    """The shard's aggregate, computed over documents (sums over numbers only, as SQL's)."""
+    out: dict[str, FieldAggregate] = {}
+    for f in fields:
+        path = f.split(".")
+        values = [v for d in docs if (v := field_value(d, path)) is not None]
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        out[f] = FieldAggregate(
+            count=len(values),
+            sum=sum(numbers) if numbers else None,
+            min=min(values) if values else None,
+            max=max(values) if values else None,
+        )
+    return AggregateResult(count=len(docs), fields=out)

@@ -90,6 +90,8 @@ class QueryRequest(TypedDict):
     order_by: NotRequired[list[OrderTerm]]
     limit: NotRequired[int | None]  # None: no limit
     ranges: NotRequired[list[tuple[int, int]] | None]  # inclusive token ranges; None: all
+    # True: the answer also has "meta": [[key, version, origin, token], ...] aligned with "docs".
+    meta: NotRequired[bool]
 
 
 class AggregateRequest(TypedDict):

@@ -137,11 +137,11 @@ async def _get(storage: ShardStorage, body: dict[str, Any]) -> Any:
 
 async def _query(storage: ShardStorage, body: dict[str, Any]) -> Any:
     # Stored JSON goes out as is: no parse and re-encode per document.
-    return {
-        "docs": [
-            orjson.Fragment(text) for text in await storage.query_raw(cast(QueryRequest, body))
-        ]
-    }
+    rows = await storage.query_rows(cast(QueryRequest, body))
+    answer: dict[str, Any] = {"docs": [orjson.Fragment(r[0]) for r in rows]}
+    if body.get("meta"):  # versions, for a client merging several replicas' answers
+        answer["meta"] = [[r[1], r[2], r[3], r[4]] for r in rows]
+    return answer
 
 
 async def _aggregate(storage: ShardStorage, body: dict[str, Any]) -> Any:

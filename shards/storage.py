@@ -401,8 +401,12 @@ class ShardStorage:
 
     async def query_raw(self, request: QueryRequest) -> list[str]:
         """Live bodies as stored JSON text, so a server can send them without re-encoding."""
+        return [r[0] for r in await self.query_rows(request)]
+
+    async def query_rows(self, request: QueryRequest) -> list[tuple[str, str, int, str, int]]:
+        """(body JSON text, key, version, origin, token) of each matching live document."""
         sql, params = self._query_sql(request)
-        return [r[0] for r in await self._reader.execute_fetchall(sql, params)]
+        return list(await self._reader.execute_fetchall(sql, params))  # type: ignore[arg-type]
 
     async def explain_query(self, request: QueryRequest) -> list[str]:
         """SQLite's plan for `request`, one line per step (which indexes a filter uses)."""
@@ -425,7 +429,8 @@ class ShardStorage:
         if limit is not None and (isinstance(limit, bool) or limit < 0):
             raise BadRequest(f"limit must be a non-negative integer or null, got {limit!r}")
         sql = (
-            f"SELECT body FROM {t} WHERE deleted = 0 AND {ranges.text} AND {where.text}"
+            f"SELECT body, key, version, origin, token FROM {t}"
+            f" WHERE deleted = 0 AND {ranges.text} AND {where.text}"
             f" ORDER BY {order} LIMIT ?"
         )
         return sql, (*ranges.params, *where.params, -1 if limit is None else limit)

@@ -112,3 +112,29 @@ def test_quorum_read_repairs_a_stale_replica(own_cluster: Cluster) -> None:
         "read repair reached shard-2",
         10,
     )
+
+
+def test_list_at_all_sees_through_a_stale_replica(own_cluster: Cluster) -> None:
+    c = own_cluster
+    gone = keys_held_by(c, "shard-2", 3, "gone")
+    fresh = keys_held_by(c, "shard-2", 3, "fresh")
+    for k in gone:
+        assert "errors" not in insert(c, k)
+    c.kill_shard("shard-2")
+    c.wait_shard_state("shard-2", alive=False)
+    for k in fresh:  # shard-2 misses these inserts...
+        assert "errors" not in insert(c, k, "ONE")
+    for k in gone:  # ...and these deletes
+        c.graphql(f'mutation {{ deleteUser(id: "{k}", consistency: ONE) {{ id }} }}')
+    c.start_shard("shard-2")
+    c.wait_shard_state("shard-2", alive=True)
+    query = '{ users(where: {email: {_like: "%@x.io"}}, consistency: ALL) { id } }'
+    assert sorted(u["id"] for u in c.graphql(query)["users"]) == sorted(fresh)
+    aggregate = "{ usersAggregate(consistency: QUORUM) { count } }"
+    assert c.graphql(aggregate)["usersAggregate"]["count"] == len(fresh)
+    # The read repaired shard-2: it now holds the inserts it missed.
+    c.gateway.wait_until(
+        lambda: all(d is not None for d in c.shard_get("shard-2", "users.User", fresh)),
+        "read repair of the missed inserts",
+        10,
+    )

@@ -181,10 +181,10 @@ async def test_unexpected_errors_are_500_without_details(
 ) -> None:
     storage: ShardStorage = app.state.storage
 
-    async def broken(request: Any) -> list[str]:
+    async def broken(request: Any) -> list[Any]:
         raise RuntimeError("SELECT secret FROM internals")
 
-    storage.query_raw = broken  # type: ignore[method-assign]
+    storage.query_rows = broken  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR, logger="shards.server"):
         response = await client.post("/query", json={"collection": "users.User"})
     assert response.status_code == 500

@@ -1,0 +1,147 @@
+"""Scatter-gather over the ring: reads that ask many shards and merge their answers.
+
+- `scan_one`: one live replica per ring range (consistency ONE). A replica that fails has its
+  ranges asked again of the next live replica.
+- `scan_replicated`: `need` replicas per range (QUORUM/ALL). Every matching document of every
+  asked replica comes back with its version; the newest version of each key wins. A key one
+  replica returned and another did not is looked up on the other: if that replica holds a newer
+  version (a delete, or a change that no longer matches the filter), the key is dropped; if it
+  holds an older one, it is repaired in the background.
+- `get_anywhere`: keys of a collection sharded by another field, looked up on every shard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from shards.consistency import Consistency
+from shards.errors import ConsistencyNotMet, ShardUnavailable
+from shards.merge import keep_newest
+from shards.protocol import StoredDoc, WriteOp
+
+if TYPE_CHECKING:
+    from shards.client import ClusterClient
+
+Ranges = list[tuple[int, int]]
+
+
+async def scan_one(client: ClusterClient, path: str, request: dict[str, Any]) -> list[Any]:
+    results: list[Any] = []
+    pending: Ranges | None = None  # None: every range
+    while True:
+        plan = _plan(client, pending)
+        shards = list(plan)
+        answers = await asyncio.gather(
+            *(client.call(s, "POST", path, {**request, "ranges": plan[s]}) for s in shards),
+            return_exceptions=True,
+        )
+        pending = []
+        for shard, answer in zip(shards, answers, strict=True):
+            if isinstance(answer, ShardUnavailable):
+                pending.extend(plan[shard])  # `call` marked it down: the next plan skips it
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                results.append(answer)
+        if not pending:
+            return results
+
+
+async def scan_replicated(
+    client: ClusterClient, request: dict[str, Any], need: int
+) -> list[dict[str, Any]]:
+    """Live documents matching the request's filter, as `need` replicas per range agree."""
+    alive = client.alive()
+    ring = client.ring
+    per_shard: dict[str, Ranges] = {}
+    for r in ring.ranges():
+        live = [s for s in r.replicas if alive[s]]
+        if len(live) < need:
+            raise ConsistencyNotMet("read", need, len(live))
+        for s in live[:need]:
+            per_shard.setdefault(s, []).append((r.lo, r.hi))
+    shards = list(per_shard)
+    # No limit: a key missing from one replica's answer must mean it does not match there.
+    asked = {**request, "limit": None, "meta": True}
+    answers = await asyncio.gather(
+        *(client.call(s, "POST", "/query", {**asked, "ranges": per_shard[s]}) for s in shards),
+        return_exceptions=True,
+    )
+    best: dict[str, tuple[int, str, int, dict[str, Any]]] = {}  # key -> version, origin, token
+    returned_by: dict[str, set[str]] = {}
+    for shard, answer in zip(shards, answers, strict=True):
+        if isinstance(answer, ShardUnavailable):
+            raise ConsistencyNotMet("read", need, need - 1)
+        if isinstance(answer, BaseException):
+            raise answer
+        for body, (key, version, origin, token) in zip(answer["docs"], answer["meta"], strict=True):
+            returned_by.setdefault(key, set()).add(shard)
+            if key not in best or (version, origin) > best[key][:2]:
+                best[key] = (version, origin, token, body)
+    missing: dict[str, list[str]] = {}
+    for key, (_, _, token, _) in best.items():
+        holders = [s for s in ring.preference_list(token) if alive[s]][:need]
+        for s in holders:
+            if s not in returned_by[key]:
+                missing.setdefault(s, []).append(key)
+    collection = request["collection"]
+    stored = await client.gather_gets(collection, missing)
+    repairs: dict[str, list[WriteOp]] = {}
+    for shard, keys in missing.items():
+        docs = stored.get(shard)
+        if docs is None:
+            raise ConsistencyNotMet("read", need, need - 1)
+        for key, doc in zip(keys, docs, strict=True):
+            if key not in best:
+                continue
+            version, origin, token, body = best[key]
+            if doc is not None and (doc["version"], doc["origin"]) > (version, origin):
+                del best[key]  # newer there: deleted, or changed so that it no longer matches
+            else:
+                repairs.setdefault(shard, []).append(
+                    WriteOp(
+                        collection=collection,
+                        key=key,
+                        token=token,
+                        op="put",
+                        body=body,
+                        version=version,
+                        origin=origin,
+                    )
+                )
+    for shard, ops in repairs.items():
+        client.spawn(client.call(shard, "POST", "/write", {"writes": ops}))
+    for version, *_ in best.values():
+        client.clock.observe(version)
+    return [entry[3] for entry in best.values()]
+
+
+async def get_anywhere(
+    client: ClusterClient, collection: str, keys: Sequence[str], consistency: Consistency
+) -> dict[str, StoredDoc]:
+    # Without the shard key a key can be anywhere: every live shard answers for what it
+    # holds; each range must still have enough live replicas for the consistency level.
+    need = consistency.required(client.ring.replication)
+    alive = client.alive()
+    for r in client.ring.ranges():
+        got = sum(alive[s] for s in r.replicas)
+        if got < need:
+            raise ConsistencyNotMet("read", need, got)
+    asked = {s: list(keys) for s, ok in alive.items() if ok}
+    newest: dict[str, StoredDoc] = {}
+    for docs in (await client.gather_gets(collection, asked)).values():
+        for key, doc in zip(keys, docs or [], strict=False):
+            keep_newest(newest, key, doc)
+    return newest
+
+
+def _plan(client: ClusterClient, within: Sequence[tuple[int, int]] | None) -> dict[str, Ranges]:
+    try:
+        return client.ring.scatter_plan(client.alive(), within)
+    except LookupError as e:
+        r = e.args[0]
+        raise ShardUnavailable(
+            f"no live replica for token range [{r.lo}, {r.hi}] (replicas {list(r.replicas)})"
+        ) from None
