@@ -1,0 +1,170 @@
+"""The `shardgate` command as a user runs it: `up`, `push`, `status`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cluster import EXAMPLES, REPO
+from tests.support.ports import free_port
+from tests.support.processes import ManagedProcess, start_process
+
+pytestmark = pytest.mark.slow
+
+
+def shardgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_up(data: Path, port: int, *extra: str) -> ManagedProcess:
+    proc = start_process(
+        [sys.executable, "-m", "gateway", "up", "--port", str(port), "--data", str(data), *extra],
+        name="up",
+        cwd=REPO,
+    )
+    proc.wait_for_line("shardgate is up", timeout=90)
+    return proc
+
+
+def post(port: int, query: str) -> dict:
+    return httpx.post(
+        f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30, trust_env=False
+    ).json()
+
+
+def cluster_pids(proc: ManagedProcess) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-g", str(proc.pid)], capture_output=True, text=True, check=False
+    )
+    return [int(p) for p in out.stdout.split()]
+
+
+def wait_gone(proc: ManagedProcess, pids: list[int]) -> None:
+    def gone() -> bool:
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            return False
+        return True
+
+    proc.wait_until(gone, "every process of the cluster has exited", 30)
+
+
+def test_up_keeps_acknowledged_data_across_restarts_and_stops_whole(tmp_path: Path) -> None:
+    port = free_port()
+    up = start_up(tmp_path, port, "--services", str(EXAMPLES))
+    try:
+        pids = cluster_pids(up)
+        assert len(pids) == 5  # supervisor, 3 shards, gateway
+        result = post(
+            port,
+            'mutation { insertProduct(object: {id: "keep", sku: "K", '
+            'name: "Kept", price: 1, stock: 1}) { id } }',
+        )
+        assert result == {"data": {"insertProduct": {"id": "keep"}}}
+        up.popen.send_signal(signal.SIGTERM)  # to the supervisor only, as an init system does
+        assert up.popen.wait(30) == 0
+        wait_gone(up, pids)
+    finally:
+        up.stop()
+    # Started again on the same data, without --services: the registry lives in the store.
+    up = start_up(tmp_path, port)
+    try:
+        assert post(port, '{ product(id: "keep") { name } }') == {
+            "data": {"product": {"name": "Kept"}}
+        }
+        pids = cluster_pids(up)
+        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole group
+        up.popen.wait(30)
+        wait_gone(up, pids)
+        assert "Traceback" not in up.output("stderr")
+    finally:
+        up.stop()
+
+
+def test_up_refuses_another_layout_on_the_same_data(tmp_path: Path) -> None:
+    (tmp_path / "cluster.json").write_text(
+        '{"shards": ["shard-0", "shard-1"], "replication": 2, "vnodes": 128}'
+    )
+    result = shardgate("up", "--port", str(free_port()), "--data", str(tmp_path))
+    assert result.returncode != 0
+    assert "2 shards" in result.stderr and "rebalancing" in result.stderr
+
+
+def test_push_status_and_schema_evolution(tmp_path: Path) -> None:
+    port = free_port()
+    gateway = f"http://127.0.0.1:{port}"
+    up = start_up(tmp_path, port)
+    try:
+        v1 = tmp_path / "notes.graphql"
+        v1.write_text('type Note @collection @key(fields: "id") { id: ID! text: String! }')
+        result = shardgate("push", "notes", str(v1), "--gateway", gateway)
+        assert result.returncode == 0, result.stderr
+        assert "applied" in result.stdout
+        assert post(port, 'mutation { insertNote(object: {id: "n1", text: "hi"}) { id } }') == {
+            "data": {"insertNote": {"id": "n1"}}
+        }
+
+        # Additive: applies live, old documents read with the new field as null.
+        v2 = tmp_path / "notes2.graphql"
+        v2.write_text(
+            'type Note @collection @key(fields: "id") { id: ID! text: String! tag: String @index }'
+        )
+        result = shardgate("push", "notes", str(v2), "--gateway", gateway)
+        assert result.returncode == 0, result.stderr
+        assert "Note.tag" in result.stdout
+        assert post(port, '{ note(id: "n1") { text tag } }') == {
+            "data": {"note": {"text": "hi", "tag": None}}
+        }
+
+        # Breaking: refused with a report; the live schema is unchanged.
+        v3 = tmp_path / "notes3.graphql"
+        v3.write_text('type Note @collection @key(fields: "id") { id: ID! tag: String }')
+        result = shardgate("push", "notes", str(v3), "--gateway", gateway)
+        assert result.returncode == 1
+        assert "BREAKING" in result.stdout and "Note.text" in result.stdout
+        assert "refused" in result.stderr
+        assert post(port, '{ note(id: "n1") { text } }') == {"data": {"note": {"text": "hi"}}}
+
+        # Invalid: file, line, column, what and how to fix.
+        bad = tmp_path / "bad.graphql"
+        bad.write_text('type Note @collection @key(fields: "id") {\n  id: ID!\n  text: Strng\n}')
+        result = shardgate("push", "notes", str(bad), "--gateway", gateway)
+        assert result.returncode == 1
+        assert "notes.graphql:3:" in result.stderr and 'did you mean "String"' in result.stderr
+
+        result = shardgate("status", "--gateway", gateway)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert "replication 2" in lines[0] and "notes" in lines[0]
+        assert lines[1].split() == ["SHARD", "STATE", "OWNERSHIP", "DOCUMENTS", "URL"]
+        rows = [line.split() for line in lines[2:]]
+        assert [r[0] for r in rows] == ["shard-0", "shard-1", "shard-2"]
+        assert all(r[1] == "up" for r in rows)
+        assert sum(float(r[2].rstrip("%")) for r in rows) == pytest.approx(100, abs=0.2)
+        assert sum(int(r[3]) for r in rows) == 2  # one note, two replicas
+    finally:
+        up.stop()
+
+
+def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
+    result = shardgate("status", "--gateway", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode != 0
+    assert "cannot reach the gateway" in result.stderr and "Traceback" not in result.stderr
+    result = shardgate("push", "x", str(tmp_path / "missing.graphql"))
+    assert result.returncode != 0 and "cannot read" in result.stderr
