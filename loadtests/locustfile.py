@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gevent
 import orjson
 from locust import FastHttpUser, between, events, task
 from locust.env import Environment
@@ -71,8 +72,9 @@ def push_bench_service(environment: Environment, **_kwargs: Any) -> None:
 
 def _stop(environment: Environment, message: str) -> None:
     print(f"locustfile: {message}", file=sys.stderr)
-    if environment.runner is not None:
-        environment.runner.quit()
+    environment.process_exit_code = 1
+    if environment.runner is not None:  # quit once the start that called us is over
+        gevent.spawn_later(0, environment.runner.quit)
 
 
 class BenchUser(FastHttpUser):

@@ -85,7 +85,7 @@ def run_store_bench(documents: int = 20_000, seconds: float = 5.0) -> int:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="shardgate-bench-") as tmp,
-            _sigterm_as_exit(),
+            _interruptible(),
         ):
             print(f"raw SQLite: {documents:,} inserts, then point reads for {seconds:g} s...")
             baseline = sqlite_baseline(Path(tmp) / "baseline.db", docs, seconds)
@@ -165,17 +165,24 @@ def _run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C does, so that the cluster is stopped and the data removed."""
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM unwind at once, so the cluster is stopped and the data removed.
 
-    def on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    Ctrl-C also reaches the shards and the gateway (they share our process group): without
+    raising here, asyncio would only cancel the run, and the errors of a cluster going down
+    could be reported instead of the interruption."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _process_cpu(pid: int) -> float:
