@@ -54,6 +54,13 @@ class Reads:
         return self.requests / self.seconds
 
 
+@dataclass(frozen=True)
+class StoreResult:
+    inserts: Inserts
+    reads: Reads
+    cpu: dict[str, dict[str, float]]  # phase -> "gateway" | "shards" | "client" -> CPU seconds
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an ascending sequence: percentile([1, 2, 3, 4], 0.5) == 2."""
     if not sorted_values:

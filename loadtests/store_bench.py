@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import signal
 import sys
 import tempfile
@@ -35,19 +34,17 @@ from gateway.settings import ClusterSettings
 from gateway.supervisor import Layout, Supervisor, free_port, wait_http_ok
 from loadtests.bench_service import SDL, SERVICE, make_item
 from loadtests.measure import (
-    BATCH,
-    INSERT_IN_FLIGHT,
-    READ_IN_FLIGHT,
     BenchError,
     GraphQLClient,
-    Inserts,
-    Reads,
+    StoreResult,
     check_count,
     insert_all,
     push_schema,
     read_for,
 )
-from loadtests.sqlite_baseline import SqliteResult, sqlite_baseline
+from loadtests.report import Setup, print_report
+from loadtests.sqlite_baseline import sqlite_baseline
+from shards.consistency import DEFAULT_READ, DEFAULT_WRITE
 
 SHARDS = 3
 REPLICATION = 2
@@ -69,13 +66,6 @@ class Cluster:
         return used
 
 
-@dataclass(frozen=True)
-class StoreResult:
-    inserts: Inserts
-    reads: Reads
-    cpu: dict[str, dict[str, float]]  # phase -> process group -> CPU seconds
-
-
 def run_store_bench(documents: int = 20_000, seconds: float = 5.0) -> int:
     if documents < 1:
         raise SystemExit("--documents must be at least 1")
@@ -94,7 +84,8 @@ def run_store_bench(documents: int = 20_000, seconds: float = 5.0) -> int:
                 store = _measure(cluster, docs, seconds)
     except BenchError as e:
         raise SystemExit(f"shardgate bench store: {e}") from None
-    _report(documents, seconds, store, baseline)
+    setup = Setup(documents, seconds, SHARDS, REPLICATION, str(DEFAULT_WRITE), str(DEFAULT_READ))
+    print_report(setup, store, baseline)
     return 0
 
 
@@ -196,113 +187,3 @@ def _process_cpu(pid: int) -> float:
 
 def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {k: round(after[k] - before[k], 2) for k in before}
-
-
-# -- the report -------------------------------------------------------------------------------
-
-
-def _report(documents: int, seconds: float, store: StoreResult, base: SqliteResult) -> None:
-    ins, rd = store.inserts, store.reads
-    rows = [
-        ("inserts (documents/s)", ins.per_second, base.inserts_per_second, _count),
-        ("key reads (requests/s)", rd.per_second, base.reads_per_second, _count),
-        ("key read p50 (ms)", rd.p50_ms, base.read_p50_ms, _ms),
-        ("key read p99 (ms)", rd.p99_ms, base.read_p99_ms, _ms),
-    ]
-    print()
-    print(
-        f"setup: {documents:,} documents, {SHARDS} shards, replication {REPLICATION}, "
-        f"writes QUORUM / reads ONE, in flight: {INSERT_IN_FLIGHT} insert batches of {BATCH}, "
-        f"{READ_IN_FLIGHT} key reads, {seconds:g} s of reads; Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs (shared by the bench client, {SHARDS} shards and the gateway)"
-    )
-    table = [("metric", "shardgate", "raw SQLite", "ratio (shardgate / baseline)")]
-    table += [
-        (name, fmt(ours), fmt(theirs), _ratio(ours, theirs)) for name, ours, theirs, fmt in rows
-    ]
-    _print_table(table, right=(1, 2, 3))
-    print(
-        "  (a throughput ratio under 1, or a latency ratio over 1, is how much slower shardgate is)"
-    )
-    print(
-        f"  shardgate: {ins.documents:,} documents in {ins.seconds:.2f} s (each stored on "
-        f"{REPLICATION} replicas with a change-log row), {rd.requests:,} reads in "
-        f"{rd.seconds:.2f} s; raw SQLite: {base.reads:,} reads"
-    )
-    print()
-    cpu_table = [
-        ("CPU seconds (user+sys)", "wall s", "gateway", f"{SHARDS} shards", "bench client")
-    ]
-    for phase, wall in (("inserts", ins.seconds), ("key reads", rd.seconds)):
-        used = store.cpu["inserts" if phase == "inserts" else "reads"]
-        cpu_table.append(
-            (phase, f"{wall:.2f}", *(f"{used[k]:.2f}" for k in ("gateway", "shards", "client")))
-        )
-    _print_table(cpu_table, right=(1, 2, 3, 4))
-    summary = {
-        "bench": "store",
-        "documents": documents,
-        "seconds": seconds,
-        "shards": SHARDS,
-        "replication": REPLICATION,
-        "write_consistency": "QUORUM",
-        "read_consistency": "ONE",
-        "batch": BATCH,
-        "insert_in_flight": INSERT_IN_FLIGHT,
-        "read_in_flight": READ_IN_FLIGHT,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "shardgate": _figures(ins.per_second, rd.per_second, rd.p50_ms, rd.p99_ms),
-        "sqlite": _figures(
-            base.inserts_per_second, base.reads_per_second, base.read_p50_ms, base.read_p99_ms
-        ),
-        "ratios": {
-            key: round(ours / theirs, 6) if theirs else None
-            for key, (_, ours, theirs, _) in zip(_KEYS, rows, strict=True)
-        },
-        "cpu_seconds": store.cpu,
-    }
-    print()
-    print(_json_line(summary))
-
-
-_KEYS = ("inserts_per_s", "reads_per_s", "read_p50_ms", "read_p99_ms")
-
-
-def _figures(*values: float) -> dict[str, float]:
-    return {
-        k: round(v, 1 if k.endswith("_per_s") else 4) for k, v in zip(_KEYS, values, strict=True)
-    }
-
-
-def _print_table(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for n, r in enumerate(rows):
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        print("  " + " | ".join(cells).rstrip())
-        if n == 0:
-            print("  " + "-+-".join("-" * w for w in widths))
-
-
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _ms(value: float) -> str:
-    return f"{value:.3g}" if value >= 0.01 else f"{value:.4f}"
-
-
-def _ratio(ours: float, theirs: float) -> str:
-    if not theirs:
-        return "n/a"
-    r = ours / theirs
-    return f"{r:,.0f}" if r >= 1000 else f"{r:.3g}"
-
-
-def _json_line(obj: object) -> str:
-    import orjson
-
-    return orjson.dumps(obj).decode()

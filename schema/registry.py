@@ -23,9 +23,10 @@ from schema.model import ServiceSchema
 from schema.parser import parse_service
 from schema.store import descriptor
 from schema.subgraph import check_compatible
-from shards.client import ClusterClient, Write
+from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.protocol import CollectionDescriptor
+from shards.writes import Write
 
 log = logging.getLogger("shardgate.registry")
 

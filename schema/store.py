@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from schema.model import Collection, Field, TypeKind, collection_id
-from shards.client import ClusterClient, Write
+from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
+from shards.writes import Write
 
 Doc = dict[str, Any]
 

@@ -15,28 +15,27 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
 
-from shards import scatter
+from shards import point_reads, scatter, writes
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
-from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
+from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
-from shards.merge import aggregate_docs, keep_newest, merge_aggregates, sort_key
+from shards.merge import aggregate_docs, merge_aggregates, sort_key
 from shards.protocol import (
     AggregateResult,
     CollectionDescriptor,
     OrderTerm,
     StoredDoc,
     UniqueClaim,
-    WriteOp,
-    WriteResult,
 )
-from shards.ring import Ring, token_of
+from shards.ring import Ring
+from shards.writes import Write, WriteOutcome
 
 log = logging.getLogger("shardgate.client")
 
@@ -47,30 +46,6 @@ class ShardState:
     alive: bool = True
     error: str | None = None
     checked_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class Write:
-    """One document change as the resolvers ask for it; the client adds token and version."""
-
-    key: str
-    placement: str  # the shard key's value (equal to key unless @collection(shardKey:))
-    op: str  # "put" | "delete"
-    body: dict[str, Any] | None = None
-
-
-@dataclass
-class WriteOutcome:
-    version: int
-    acks: int
-    before: dict[str, Any] | None = None  # the newest live body replaced by this write
-    stale: bool = False  # every replica held a newer version
-
-
-@dataclass
-class _Pending:
-    replicas: tuple[str, ...]
-    results: dict[str, WriteResult] = field(default_factory=dict)
 
 
 class ClusterClient:
@@ -192,55 +167,7 @@ class ClusterClient:
         `placements` are the shard-key values when they differ from the keys; without them
         (a collection sharded by another field, looked up by key) every shard is asked.
         """
-        if not keys:
-            return {}
-        if placements is None and self._needs_scatter(collection):
-            return await scatter.get_anywhere(self, collection, keys, consistency)
-        tokens = [token_of(p) for p in (placements or keys)]
-        need = consistency.required(self.ring.replication)
-        alive = self.alive()
-        per_shard: dict[str, list[str]] = {}
-        routes: dict[str, tuple[str, ...]] = {}
-        for key, token in zip(keys, tokens, strict=True):
-            replicas = self.ring.preference_list(token)
-            live = [s for s in replicas if alive[s]]
-            if len(live) < need:
-                raise ConsistencyNotMet("read", need, len(live))
-            routes[key] = tuple(live)
-            # ONE spreads keys across replicas; QUORUM/ALL ask the first `need` live ones.
-            chosen = [live[token % len(live)]] if need == 1 else live[:need]
-            for s in chosen:
-                per_shard.setdefault(s, []).append(key)
-        answers = await self.gather_gets(collection, per_shard)
-        newest: dict[str, StoredDoc] = {}
-        answered: dict[str, int] = dict.fromkeys(keys, 0)
-        retry: dict[str, list[str]] = {}
-        for shard, asked in per_shard.items():
-            docs = answers.get(shard)
-            if docs is None:
-                if need == 1:  # fall back to the key's next live replica
-                    for key in asked:
-                        other = next((s for s in routes[key] if s != shard and alive[s]), None)
-                        if other:
-                            retry.setdefault(other, []).append(key)
-                continue
-            for key, doc in zip(asked, docs, strict=True):
-                answered[key] += 1
-                keep_newest(newest, key, doc)
-        if retry:
-            for shard, docs in (await self.gather_gets(collection, retry)).items():
-                if docs is not None:
-                    for key, doc in zip(retry[shard], docs, strict=True):
-                        answered[key] += 1
-                        keep_newest(newest, key, doc)
-        short = [k for k, n in answered.items() if n < need]
-        if short:
-            raise ConsistencyNotMet("read", need, min(answered[k] for k in short))
-        if need > 1:
-            self._read_repair(collection, per_shard, answers, newest, tokens, keys)
-        for doc in newest.values():
-            self.clock.observe(doc["version"])
-        return newest
+        return await point_reads.get(self, collection, keys, placements, consistency)
 
     async def query(
         self,
@@ -285,169 +212,24 @@ class ClusterClient:
 
     # -- writes ----------------------------------------------------------------------------
 
+    # -- writes (shards.writes) -----------------------------------------------------------
+
     async def write(
         self,
         collection: str,
-        writes: Sequence[Write],
+        batch: Sequence[Write],
         *,
         consistency: Consistency = DEFAULT_WRITE,
     ) -> list[WriteOutcome]:
-        """Apply the writes on every live replica; one request per shard for the batch.
-
-        All or nothing: if any write misses its consistency level (a replica died after the
-        liveness check), every write of the batch that some replica applied is taken back.
-        """
-        need = consistency.required(self.ring.replication)
-        alive = self.alive()
-        ops: list[WriteOp] = []
-        pending: list[_Pending] = []
-        per_shard: dict[str, list[WriteOp]] = {}
-        per_shard_index: dict[str, list[int]] = {}
-        versions: list[int] = []
-        for w in writes:
-            token = token_of(w.placement)
-            replicas = tuple(s for s in self.ring.preference_list(token) if alive[s])
-            if len(replicas) < need:
-                raise ConsistencyNotMet("write", need, len(replicas))
-            version = self.clock.tick()
-            versions.append(version)
-            op = WriteOp(
-                collection=collection,
-                key=w.key,
-                token=token,
-                op=w.op,  # type: ignore[typeddict-item]
-                body=w.body,
-                version=version,
-                origin=self.origin,
-            )
-            ops.append(op)
-            pending.append(_Pending(replicas))
-            for s in replicas:
-                per_shard.setdefault(s, []).append(op)
-                per_shard_index.setdefault(s, []).append(len(pending) - 1)
-        shards = list(per_shard)
-        answers = await asyncio.gather(
-            *(self.call(s, "POST", "/write", {"writes": per_shard[s]}) for s in shards),
-            return_exceptions=True,
-        )
-        failure: BaseException | None = None
-        for shard, answer in zip(shards, answers, strict=True):
-            if isinstance(answer, ShardUnavailable):
-                continue
-            if isinstance(answer, BaseException):
-                failure = failure or answer
-                continue
-            for i, result in zip(per_shard_index[shard], answer["results"], strict=True):
-                pending[i].results[shard] = result
-        short = [len(p.results) for p in pending if len(p.results) < need]
-        if failure is not None or short:
-            await self._take_back(ops, pending)
-            if failure is not None:
-                raise failure
-            raise ConsistencyNotMet("write", need, min(short))
-        outcomes = []
-        for p, version in zip(pending, versions, strict=True):
-            acks = len(p.results)
-            befores = [r["before"] for r in p.results.values() if r["before"] is not None]
-            outcomes.append(
-                WriteOutcome(
-                    version=version,
-                    acks=acks,
-                    before=befores[0] if befores else None,
-                    stale=not any(r["applied"] for r in p.results.values()),
-                )
-            )
-        return outcomes
-
-    async def _take_back(self, ops: Sequence[WriteOp], pending: Sequence[_Pending]) -> None:
-        """Restore what each replica held before, at a new version, but only where our write
-        is still the stored one: a later writer's change is never undone."""
-        per_shard: dict[str, list[WriteOp]] = {}
-        for op, p in zip(ops, pending, strict=True):
-            for shard, result in p.results.items():
-                if not result["applied"]:
-                    continue
-                before = result["before"]
-                per_shard.setdefault(shard, []).append(
-                    WriteOp(
-                        collection=op["collection"],
-                        key=op["key"],
-                        token=op["token"],
-                        op="put" if before is not None else "delete",
-                        body=before,
-                        version=self.clock.tick(),
-                        origin=self.origin,
-                        expect=(op["version"], op["origin"]),
-                    )
-                )
-        answers = await asyncio.gather(
-            *(self.call(s, "POST", "/write", {"writes": w}) for s, w in per_shard.items()),
-            return_exceptions=True,
-        )
-        for shard, answer in zip(per_shard, answers, strict=True):
-            if isinstance(answer, BaseException):
-                log.error("could not take back a failed write on %s: %s", shard, answer)
+        return await writes.write(self, collection, batch, consistency=consistency)
 
     async def claim_unique(
         self, claims: Sequence[UniqueClaim], *, consistency: Consistency = DEFAULT_WRITE
     ) -> None:
-        """Claim unique values cluster-wide: each value lives on the ring like a key.
-
-        A value needs as many of its replicas as the write's consistency level (at ONE, two
-        writers cut off from each other could both win: the price of writing at ONE). On any
-        conflict everything claimed by this call is released and UniqueViolation names the
-        value and its owner.
-        """
-        if not claims:
-            return
-        need = consistency.required(self.ring.replication)
-        alive = self.alive()
-        per_shard: dict[str, list[UniqueClaim]] = {}
-        for c in claims:
-            live = [s for s in self.ring.replicas_for_key(_unique_key(c)) if alive[s]]
-            if len(live) < need:
-                raise ConsistencyNotMet("unique check", need, len(live))
-            for s in live:
-                per_shard.setdefault(s, []).append(c)
-        shards = list(per_shard)
-        answers = await asyncio.gather(
-            *(self.call(s, "POST", "/unique/claim", {"claims": per_shard[s]}) for s in shards),
-            return_exceptions=True,
-        )
-        oks: dict[int, int] = {}
-        conflict: tuple[UniqueClaim, str | None] | None = None
-        for shard, answer in zip(shards, answers, strict=True):
-            if isinstance(answer, BaseException):
-                if not isinstance(answer, ShardUnavailable):
-                    raise answer
-                continue
-            for c, res in zip(per_shard[shard], answer["results"], strict=True):
-                if res["ok"]:
-                    oks[id(c)] = oks.get(id(c), 0) + 1
-                elif conflict is None:
-                    conflict = (c, res["owner"])
-        if conflict is not None:
-            await self.release_unique(claims)
-            c, owner = conflict
-            raise UniqueViolation(c["collection"], c["field"], c["value"], owner)
-        short = [c for c in claims if oks.get(id(c), 0) < need]
-        if short:
-            await self.release_unique(claims)
-            raise ConsistencyNotMet("unique check", need, min(oks.get(id(c), 0) for c in short))
+        await writes.claim_unique(self, claims, consistency=consistency)
 
     async def release_unique(self, claims: Sequence[UniqueClaim]) -> None:
-        per_shard: dict[str, list[UniqueClaim]] = {}
-        for c in claims:
-            for s in self.ring.replicas_for_key(_unique_key(c)):
-                per_shard.setdefault(s, []).append(c)
-        await asyncio.gather(
-            *(
-                self.call(s, "POST", "/unique/release", {"claims": cs})
-                for s, cs in per_shard.items()
-                if self.states[s].alive
-            ),
-            return_exceptions=True,
-        )
+        await writes.release_unique(self, claims)
 
     # -- status ----------------------------------------------------------------------------
 
@@ -469,7 +251,7 @@ class ClusterClient:
         except KeyError:
             raise BadRequest(f"unknown collection {collection!r}") from None
 
-    def _needs_scatter(self, collection: str) -> bool:
+    def needs_scatter(self, collection: str) -> bool:
         d = self._descriptor(collection)
         return d["shard_key"] != d["key"]
 
@@ -493,39 +275,6 @@ class ClusterClient:
             else:
                 out[shard] = answer["docs"]
         return out
-
-    def _read_repair(
-        self,
-        collection: str,
-        per_shard: Mapping[str, list[str]],
-        answers: Mapping[str, list[StoredDoc | None] | None],
-        newest: Mapping[str, StoredDoc],
-        tokens: Sequence[int],
-        keys: Sequence[str],
-    ) -> None:
-        token_by_key = dict(zip(keys, tokens, strict=True))
-        repairs: dict[str, list[WriteOp]] = {}
-        for shard, asked in per_shard.items():
-            docs = answers.get(shard)
-            if docs is None:
-                continue
-            for key, doc in zip(asked, docs, strict=True):
-                best = newest.get(key)
-                if best is None or (doc and _version(doc) >= _version(best)):
-                    continue
-                repairs.setdefault(shard, []).append(
-                    WriteOp(
-                        collection=collection,
-                        key=key,
-                        token=token_by_key[key],
-                        op="delete" if best["deleted"] else "put",
-                        body=best["body"],
-                        version=best["version"],
-                        origin=best["origin"],
-                    )
-                )
-        for shard, ops in repairs.items():
-            self.spawn(self.call(shard, "POST", "/write", {"writes": ops}))
 
     def spawn(self, aw: Awaitable[Any]) -> None:
         async def run() -> None:
@@ -571,20 +320,3 @@ def _error_message(body: bytes) -> str:
         return str(orjson.loads(body)["error"]["message"])
     except Exception:
         return "the shard refused the request"
-
-
-def _version(doc: StoredDoc) -> tuple[int, str]:
-    return doc["version"], doc["origin"]
-
-
-def _unique_key(c: UniqueClaim) -> str:
-    return f"unique\x00{c['collection']}\x00{c['field']}\x00{c['value']}"
-
-
-def live_bodies(docs: Mapping[str, StoredDoc], keys: Iterable[str]) -> list[dict[str, Any] | None]:
-    """Bodies aligned with keys; None for missing and deleted documents."""
-    out: list[dict[str, Any] | None] = []
-    for k in keys:
-        d = docs.get(k)
-        out.append(None if d is None or d["deleted"] else d["body"])
-    return out

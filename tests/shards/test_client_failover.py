@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from schema.store import descriptor
-from shards.client import ClusterClient, Write
+from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.errors import ConsistencyNotMet
 from shards.ring import Ring
+from shards.writes import Write
 from tests.support.cluster import Cluster
 from tests.support.ports import free_port
 
@@ -98,3 +99,19 @@ def test_descriptor_of_example_collection_indexes_unique_fields() -> None:
     )
     d = descriptor("users", users.collection("User"))
     assert d["unique"] == ["email"] and "email" in d["indexes"]
+
+
+async def test_quorum_read_asks_the_third_replica_when_one_fails(shards: Cluster) -> None:
+    ring = Ring.build(shards.shard_ports, vnodes=32, replication=3)
+    urls = {s: shards.shard_url(s) for s in shards.shard_ports}
+    async with ClusterClient(ring, urls, health_interval=3600) as client:
+        await client.ensure_collections([DESCRIPTOR])  # type: ignore[list-item]
+        keys = [f"r{i}" for i in range(20)]
+        await client.write(
+            COLLECTION, [Write(k, k, "put", {"id": k}) for k in keys], consistency=Consistency.ALL
+        )
+        shards.kill_shard("shard-0")  # unknown to the client: first asked for some keys
+        docs = await client.get(COLLECTION, keys, consistency=Consistency.QUORUM)
+        assert sorted(docs) == sorted(keys)
+        with pytest.raises(ConsistencyNotMet):
+            await client.get(COLLECTION, keys, consistency=Consistency.ALL)

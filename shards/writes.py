@@ -1,0 +1,226 @@
+"""Writes: the cluster client as coordinator.
+
+Each write is stamped once with a hybrid-logical-clock version and sent to every live replica
+of its key in parallel; it is acknowledged when the consistency level is met. A write that
+cannot meet it fails before touching any replica when too few are believed alive, and is taken
+back everywhere when a replica fails mid-write (all or nothing for the whole batch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shards.consistency import DEFAULT_WRITE, Consistency
+from shards.errors import ConsistencyNotMet, ShardUnavailable, UniqueViolation
+from shards.protocol import UniqueClaim, WriteOp, WriteResult
+from shards.ring import token_of
+
+if TYPE_CHECKING:
+    from shards.client import ClusterClient
+
+log = logging.getLogger("shardgate.writes")
+
+
+@dataclass(frozen=True)
+class Write:
+    """One document change as the resolvers ask for it; the client adds token and version."""
+
+    key: str
+    placement: str  # the shard key's value (equal to key unless @collection(shardKey:))
+    op: str  # "put" | "delete"
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class WriteOutcome:
+    version: int
+    acks: int
+    before: dict[str, Any] | None = None  # the newest live body replaced by this write
+    stale: bool = False  # every replica held a newer version
+
+
+@dataclass
+class _Pending:
+    replicas: tuple[str, ...]
+    results: dict[str, WriteResult] = field(default_factory=dict)
+
+
+async def write(
+    client: ClusterClient,
+    collection: str,
+    writes: Sequence[Write],
+    *,
+    consistency: Consistency = DEFAULT_WRITE,
+) -> list[WriteOutcome]:
+    """Apply the writes on every live replica; one request per shard for the batch.
+
+    All or nothing: if any write misses its consistency level (a replica died after the
+    liveness check), every write of the batch that some replica applied is taken back.
+    """
+    need = consistency.required(client.ring.replication)
+    alive = client.alive()
+    ops: list[WriteOp] = []
+    pending: list[_Pending] = []
+    per_shard: dict[str, list[WriteOp]] = {}
+    per_shard_index: dict[str, list[int]] = {}
+    versions: list[int] = []
+    for w in writes:
+        token = token_of(w.placement)
+        replicas = tuple(s for s in client.ring.preference_list(token) if alive[s])
+        if len(replicas) < need:
+            raise ConsistencyNotMet("write", need, len(replicas))
+        version = client.clock.tick()
+        versions.append(version)
+        op = WriteOp(
+            collection=collection,
+            key=w.key,
+            token=token,
+            op=w.op,  # type: ignore[typeddict-item]
+            body=w.body,
+            version=version,
+            origin=client.origin,
+        )
+        ops.append(op)
+        pending.append(_Pending(replicas))
+        for s in replicas:
+            per_shard.setdefault(s, []).append(op)
+            per_shard_index.setdefault(s, []).append(len(pending) - 1)
+    shards = list(per_shard)
+    answers = await asyncio.gather(
+        *(client.call(s, "POST", "/write", {"writes": per_shard[s]}) for s in shards),
+        return_exceptions=True,
+    )
+    failure: BaseException | None = None
+    for shard, answer in zip(shards, answers, strict=True):
+        if isinstance(answer, ShardUnavailable):
+            continue
+        if isinstance(answer, BaseException):
+            failure = failure or answer
+            continue
+        for i, result in zip(per_shard_index[shard], answer["results"], strict=True):
+            pending[i].results[shard] = result
+    short = [len(p.results) for p in pending if len(p.results) < need]
+    if failure is not None or short:
+        await take_back(client, ops, pending)
+        if failure is not None:
+            raise failure
+        raise ConsistencyNotMet("write", need, min(short))
+    outcomes = []
+    for p, version in zip(pending, versions, strict=True):
+        acks = len(p.results)
+        befores = [r["before"] for r in p.results.values() if r["before"] is not None]
+        outcomes.append(
+            WriteOutcome(
+                version=version,
+                acks=acks,
+                before=befores[0] if befores else None,
+                stale=not any(r["applied"] for r in p.results.values()),
+            )
+        )
+    return outcomes
+
+
+async def take_back(
+    client: ClusterClient, ops: Sequence[WriteOp], pending: Sequence[_Pending]
+) -> None:
+    """Restore what each replica held before, at a new version, but only where our write
+    is still the stored one: a later writer's change is never undone."""
+    per_shard: dict[str, list[WriteOp]] = {}
+    for op, p in zip(ops, pending, strict=True):
+        for shard, result in p.results.items():
+            if not result["applied"]:
+                continue
+            before = result["before"]
+            per_shard.setdefault(shard, []).append(
+                WriteOp(
+                    collection=op["collection"],
+                    key=op["key"],
+                    token=op["token"],
+                    op="put" if before is not None else "delete",
+                    body=before,
+                    version=client.clock.tick(),
+                    origin=client.origin,
+                    expect=(op["version"], op["origin"]),
+                )
+            )
+    answers = await asyncio.gather(
+        *(client.call(s, "POST", "/write", {"writes": w}) for s, w in per_shard.items()),
+        return_exceptions=True,
+    )
+    for shard, answer in zip(per_shard, answers, strict=True):
+        if isinstance(answer, BaseException):
+            log.error("could not take back a failed write on %s: %s", shard, answer)
+
+
+async def claim_unique(
+    client: ClusterClient,
+    claims: Sequence[UniqueClaim],
+    *,
+    consistency: Consistency = DEFAULT_WRITE,
+) -> None:
+    """Claim unique values cluster-wide: each value lives on the ring like a key.
+
+    A value needs as many of its replicas as the write's consistency level (at ONE, two
+    writers cut off from each other could both win: the price of writing at ONE). On any
+    conflict everything claimed by this call is released and UniqueViolation names the
+    value and its owner.
+    """
+    if not claims:
+        return
+    need = consistency.required(client.ring.replication)
+    alive = client.alive()
+    per_shard: dict[str, list[UniqueClaim]] = {}
+    for c in claims:
+        live = [s for s in client.ring.replicas_for_key(_unique_key(c)) if alive[s]]
+        if len(live) < need:
+            raise ConsistencyNotMet("unique check", need, len(live))
+        for s in live:
+            per_shard.setdefault(s, []).append(c)
+    shards = list(per_shard)
+    answers = await asyncio.gather(
+        *(client.call(s, "POST", "/unique/claim", {"claims": per_shard[s]}) for s in shards),
+        return_exceptions=True,
+    )
+    oks: dict[int, int] = {}
+    conflict: tuple[UniqueClaim, str | None] | None = None
+    for shard, answer in zip(shards, answers, strict=True):
+        if isinstance(answer, BaseException):
+            if not isinstance(answer, ShardUnavailable):
+                raise answer
+            continue
+        for c, res in zip(per_shard[shard], answer["results"], strict=True):
+            if res["ok"]:
+                oks[id(c)] = oks.get(id(c), 0) + 1
+            elif conflict is None:
+                conflict = (c, res["owner"])
+    if conflict is not None:
+        await release_unique(client, claims)
+        c, owner = conflict
+        raise UniqueViolation(c["collection"], c["field"], c["value"], owner)
+    short = [c for c in claims if oks.get(id(c), 0) < need]
+    if short:
+        await release_unique(client, claims)
+        raise ConsistencyNotMet("unique check", need, min(oks.get(id(c), 0) for c in short))
+
+
+async def release_unique(client: ClusterClient, claims: Sequence[UniqueClaim]) -> None:
+    per_shard: dict[str, list[UniqueClaim]] = {}
+    for c in claims:
+        for s in client.ring.replicas_for_key(_unique_key(c)):
+            per_shard.setdefault(s, []).append(c)
+    await asyncio.gather(
+        *(
+            client.call(s, "POST", "/unique/release", {"claims": cs})
+            for s, cs in per_shard.items()
+            if client.states[s].alive
+        ),
+        return_exceptions=True,
+    )
+
+
+def _unique_key(c: UniqueClaim) -> str:
+    return f"unique\x00{c['collection']}\x00{c['field']}\x00{c['value']}"
