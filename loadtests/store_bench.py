@@ -77,7 +77,10 @@ def run_store_bench(documents: int = 20_000, seconds: float = 5.0) -> int:
             tempfile.TemporaryDirectory(prefix="shardgate-bench-") as tmp,
             _interruptible(),
         ):
-            print(f"raw SQLite: {documents:,} inserts, then point reads for {seconds:g} s...")
+            print(
+                f"raw SQLite: {documents:,} inserts, then point reads for {seconds:g} s...",
+                flush=True,
+            )
             baseline = sqlite_baseline(Path(tmp) / "baseline.db", docs, seconds)
             print(f"shardgate: starting {SHARDS} shards and a gateway in {tmp}...", flush=True)
             with running_cluster(Path(tmp) / "cluster") as cluster:

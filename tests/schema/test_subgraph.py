@@ -40,7 +40,6 @@ from tests.peers.apollo import compose as apollo_compose
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("users", "orders", "products")
-APOLLO = ROOT / "tests" / "peers" / "apollo"
 
 
 def example(service: str) -> ServiceSchema:
