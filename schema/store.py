@@ -19,6 +19,7 @@ import orjson
 from schema.model import Collection, Field, TypeKind, collection_id
 from shards.client import ClusterClient
 from shards.consistency import Consistency
+from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
 from shards.writes import Write
 
@@ -108,25 +109,35 @@ class CollectionStore:
 
     async def insert(self, objects: Sequence[Doc], consistency: Consistency) -> list[Doc]:
         docs = [self._checked(dict(o)) for o in objects]
-        keys = [self.key_of(d) for d in docs]
-        duplicate = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
-        if duplicate is not None:
-            raise ConstraintViolation(
-                f"{self.collection.name} {duplicate!r} appears twice in one insert"
-            )
-        existing = await self.client.get(
-            self.id, keys, placements=[self.placement_of(d) for d in docs], consistency=consistency
-        )
-        taken = next((k for k in keys if k in existing and not existing[k]["deleted"]), None)
-        if taken is not None:
-            names = self.collection.name
-            raise ConstraintViolation(
-                f"{names} {taken!r} already exists; use upsert{names} to replace it"
-            )
+        seen: set[str] = set()
+        for d in docs:
+            key = self.key_of(d)
+            if key in seen:
+                raise ConstraintViolation(
+                    f"{self.collection.name} {key!r} appears twice in one insert"
+                )
+            seen.add(key)
         claims = [c for d in docs for c in self._claims(d)]
         await self.client.claim_unique(claims, consistency=consistency)
         try:
-            await self._put(docs, consistency)
+            # No read first: each replica refuses a key it holds live, and the client takes
+            # back the whole batch if any did.
+            await self._put(docs, consistency, if_absent=True)
+        except DocumentExists as e:
+            # Keep the claims the existing documents hold (same key, same value).
+            await self.client.release_unique(
+                [
+                    c
+                    for c in claims
+                    if c["key"] not in e.existing
+                    or _canonical(e.existing[c["key"]].get(c["field"])) != c["value"]
+                ]
+            )
+            name = self.collection.name
+            key = next(iter(e.existing))
+            raise ConstraintViolation(
+                f"{name} {key!r} already exists; use upsert{name} to replace it"
+            ) from None
         except BaseException:
             await self.client.release_unique(claims)
             raise
@@ -202,8 +213,12 @@ class CollectionStore:
         if before is not None:
             await self.client.release_unique(self._claims(before, after))
 
-    async def _put(self, docs: Sequence[Doc], consistency: Consistency) -> None:
-        writes = [Write(self.key_of(d), self.placement_of(d), "put", d) for d in docs]
+    async def _put(
+        self, docs: Sequence[Doc], consistency: Consistency, *, if_absent: bool = False
+    ) -> None:
+        writes = [
+            Write(self.key_of(d), self.placement_of(d), "put", d, if_absent=if_absent) for d in docs
+        ]
         await self.client.write(self.id, writes, consistency=consistency)
 
     async def _delete(self, docs: Sequence[Doc], consistency: Consistency) -> None:

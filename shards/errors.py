@@ -6,12 +6,15 @@
     ├── ShardUnavailable        a shard is unreachable or answered 5xx (SHARD_UNAVAILABLE)
     ├── ConsistencyNotMet       fewer replicas than the consistency level needs
     │                           (CONSISTENCY_NOT_MET); records required vs got
-    └── UniqueViolation         a @unique value is already owned by another document
+    ├── UniqueViolation         a @unique value is already owned by another document
+    └── DocumentExists          an insert met a live document with the same key
 
 Messages say what went wrong and how to fix it; they never carry SQL, paths or hosts.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ShardError(Exception):
@@ -51,3 +54,13 @@ class UniqueViolation(ShardError):
             f"{collection}.{field} must be unique: {value} is already used"
             + (f" by {owner!r}" if owner is not None else "")
         )
+
+
+class DocumentExists(ShardError):
+    """An insert (`if_absent`) found live documents under these keys; nothing was written."""
+
+    def __init__(self, collection: str, existing: dict[str, dict[str, Any]]) -> None:
+        self.collection = collection
+        self.existing = existing  # key -> the live document found
+        keys = list(existing)
+        super().__init__(f"{collection}: {', '.join(map(repr, keys))} already exist(s)")

@@ -63,6 +63,9 @@ class WriteOp(TypedDict):
     # Apply only over exactly this stored (version, origin): how a coordinator takes back a
     # write that missed its consistency level without undoing anyone else's later write.
     expect: NotRequired[tuple[int, str] | None]
+    # Apply only where no live document has this key (an insert); refused otherwise, with
+    # the live document as "before".
+    if_absent: NotRequired[bool]
 
 
 class WriteResult(TypedDict):

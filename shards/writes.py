@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shards.consistency import DEFAULT_WRITE, Consistency
-from shards.errors import ConsistencyNotMet, ShardUnavailable, UniqueViolation
+from shards.errors import ConsistencyNotMet, DocumentExists, ShardUnavailable, UniqueViolation
 from shards.protocol import UniqueClaim, WriteOp, WriteResult
 from shards.ring import token_of
 
@@ -33,6 +33,7 @@ class Write:
     placement: str  # the shard key's value (equal to key unless @collection(shardKey:))
     op: str  # "put" | "delete"
     body: dict[str, Any] | None = None
+    if_absent: bool = False  # an insert: refused where a live document has the key
 
 
 @dataclass
@@ -84,6 +85,8 @@ async def write(
             version=version,
             origin=client.origin,
         )
+        if w.if_absent:
+            op["if_absent"] = True
         ops.append(op)
         pending.append(_Pending(replicas))
         for s in replicas:
@@ -104,10 +107,20 @@ async def write(
         for i, result in zip(per_shard_index[shard], answer["results"], strict=True):
             pending[i].results[shard] = result
     short = [len(p.results) for p in pending if len(p.results) < need]
-    if failure is not None or short:
+    # An insert that met a live document on any replica conflicts, whatever the others did.
+    taken = {
+        op["key"]: r["before"]
+        for op, p in zip(ops, pending, strict=True)
+        if op.get("if_absent")
+        for r in p.results.values()
+        if not r["applied"] and r["before"] is not None
+    }
+    if failure is not None or short or taken:
         await take_back(client, ops, pending)
         if failure is not None:
             raise failure
+        if taken:
+            raise DocumentExists(collection, taken)
         raise ConsistencyNotMet("write", need, min(short))
     outcomes = []
     for p, version in zip(pending, versions, strict=True):

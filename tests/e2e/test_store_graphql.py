@@ -154,6 +154,24 @@ def test_inserting_an_existing_key_is_refused(cluster: Cluster) -> None:
     assert errors[0]["extensions"]["code"] == "CONSTRAINT_VIOLATION"
     assert "upsertUser" in errors[0]["message"]
     assert cluster.graphql('{ user(id: "k1") { email } }') == {"user": {"email": "k1@x.io"}}
+    # Refused with its own unique value: the existing document keeps its claim on it.
+    errors = cluster.errors(
+        f'mutation {{ insertUser(object: {{id: "k1", email: "k1@x.io", {USER_FIELDS}}}) {{ id }} }}'
+    )
+    assert "already exists" in errors[0]["message"]
+    errors = cluster.errors(
+        f'mutation {{ insertUser(object: {{id: "k2", email: "k1@x.io", {USER_FIELDS}}}) {{ id }} }}'
+    )
+    assert "must be unique" in errors[0]["message"]
+    # A batch with one taken key writes none of its documents.
+    errors = cluster.errors(
+        f'mutation {{ insertUsers(objects: [{{id: "k3", email: "k3@x.io", '
+        f'{USER_FIELDS}}}, {{id: "k1", email: "k1c@x.io", {USER_FIELDS}}}]) '
+        "{ id } }"
+    )
+    assert errors[0]["extensions"]["code"] == "CONSTRAINT_VIOLATION"
+    assert cluster.graphql('{ user(id: "k3") { id } }') == {"user": None}
+    insert_users(cluster, ("k3", "k3@x.io", "now fine"), ("k4", "k1c@x.io", "released"))
 
 
 @pytest.mark.parametrize(
