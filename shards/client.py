@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 
 from shards import point_reads, scatter, writes
+from shards.coalesce import GetCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
@@ -74,6 +75,7 @@ class ClusterClient:
         self._health_task: asyncio.Task[None] | None = None
         self._descriptors: dict[str, CollectionDescriptor] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._gets = GetCoalescer(self.call)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -93,6 +95,7 @@ class ClusterClient:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._gets.close()
         if self._session:
             await self._session.close()
 
@@ -260,10 +263,7 @@ class ClusterClient:
     ) -> dict[str, list[StoredDoc | None] | None]:
         shards = list(per_shard)
         answers = await asyncio.gather(
-            *(
-                self.call(s, "POST", "/get", {"collection": collection, "keys": per_shard[s]})
-                for s in shards
-            ),
+            *(self._gets.get(s, collection, per_shard[s]) for s in shards),
             return_exceptions=True,
         )
         out: dict[str, list[StoredDoc | None] | None] = {}
@@ -273,7 +273,7 @@ class ClusterClient:
             elif isinstance(answer, BaseException):
                 raise answer
             else:
-                out[shard] = answer["docs"]
+                out[shard] = answer
         return out
 
     def spawn(self, aw: Awaitable[Any]) -> None:
