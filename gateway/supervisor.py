@@ -210,10 +210,13 @@ def run_up(
     except BaseException:
         sup.stop()
         raise
+    url = f"http://127.0.0.1:{port}"
     print(
-        f"shardgate is up: GraphQL at http://127.0.0.1:{port}/graphql "
-        f"({len(layout.shards)} shards, replication {layout.replication}, data in {data}/); "
-        "Ctrl-C stops it.",
+        f"shardgate is up ({len(layout.shards)} shards, replication {layout.replication}, "
+        f"data in {data}/); Ctrl-C stops it.\n"
+        f"  GraphQL    {url}/graphql  (every store service merged into one schema)\n"
+        f"  subgraphs  {url}/subgraphs/<service>/graphql  (Apollo Federation v2)\n"
+        f"  status     shardgate status --gateway {url}",
         flush=True,
     )
     return sup.wait()

@@ -148,6 +148,14 @@ def test_push_status_and_schema_evolution(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert "notes.graphql:3:" in result.stderr and 'did you mean "String"' in result.stderr
 
+        # Another service may not define a type this one owns.
+        clash = tmp_path / "clash.graphql"
+        clash.write_text('type Note @collection @key(fields: "id") { id: ID! }')
+        result = shardgate("push", "journal", str(clash), "--gateway", gateway)
+        assert result.returncode == 1
+        assert "notes" in result.stderr and "journal" in result.stderr
+        assert "Note" in result.stderr
+
         result = shardgate("status", "--gateway", gateway)
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
