@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +149,72 @@ class Supervisor:
                 proc.wait()
 
 
+def shard_argv(shard_id: str, port: int, data: Path, durability: str = "NORMAL") -> list[str]:
+    """The command that runs one shard process."""
+    return [
+        sys.executable,
+        "-m",
+        "gateway",
+        "shard",
+        "--id",
+        shard_id,
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--durability",
+        durability,
+    ]
+
+
+def gateway_argv(
+    port: int, shards: Mapping[str, str], layout: Layout, services: Path | None = None
+) -> list[str]:
+    """The command that runs the gateway over `shards` (id -> URL)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        "--port",
+        str(port),
+        "--replication",
+        str(layout.replication),
+        "--vnodes",
+        str(layout.vnodes),
+    ]
+    for shard_id, url in shards.items():
+        argv += ["--shard", f"{shard_id}={url}"]
+    if services is not None:
+        argv += ["--services", str(services)]
+    return argv
+
+
+def start_cluster(
+    sup: Supervisor,
+    layout: Layout,
+    *,
+    data: Path,
+    port: int,
+    shard_ports: Sequence[int],
+    services: Path | None = None,
+    durability: str = "NORMAL",
+) -> str:
+    """Start the shards, then the gateway once they answer; returns the gateway's URL."""
+    urls: dict[str, str] = {}
+    started = []
+    for shard_id, shard_port in zip(layout.shards, shard_ports, strict=True):
+        proc = sup.spawn(shard_id, shard_argv(shard_id, shard_port, data, durability))
+        urls[shard_id] = f"http://127.0.0.1:{shard_port}"
+        started.append((urls[shard_id], proc))
+    for url, proc in started:
+        wait_http_ok(url + "/health", proc)
+    gateway = sup.spawn("gateway", gateway_argv(port, urls, layout, services))
+    base = f"http://127.0.0.1:{port}"
+    wait_http_ok(base + "/healthz", gateway)
+    return base
+
+
 def run_up(
     *,
     port: int,
@@ -162,55 +228,21 @@ def run_up(
     layout = Layout.load_or_create(data, shards, replication, vnodes)
     if not port_is_free(port):
         raise SystemExit(f"port {port} is in use: pass --port or stop what listens there")
-    shard_ports = pick_ports(port, len(layout.shards))
-    python = sys.executable
     sup = Supervisor()
     sup.handle_signals()
     try:
-        urls = {}
-        for shard_id, shard_port in zip(layout.shards, shard_ports, strict=True):
-            proc = sup.spawn(
-                shard_id,
-                [
-                    python,
-                    "-m",
-                    "gateway",
-                    "shard",
-                    "--id",
-                    shard_id,
-                    "--port",
-                    str(shard_port),
-                    "--data",
-                    str(data),
-                    "--durability",
-                    durability,
-                ],
-            )
-            urls[shard_id] = (f"http://127.0.0.1:{shard_port}", proc)
-        for url, proc in urls.values():
-            wait_http_ok(url + "/health", proc)
-        argv = [
-            python,
-            "-m",
-            "gateway",
-            "serve",
-            "--port",
-            str(port),
-            "--replication",
-            str(layout.replication),
-            "--vnodes",
-            str(layout.vnodes),
-        ]
-        for shard_id, (url, _) in urls.items():
-            argv += ["--shard", f"{shard_id}={url}"]
-        if services is not None:
-            argv += ["--services", str(services)]
-        gateway = sup.spawn("gateway", argv)
-        wait_http_ok(f"http://127.0.0.1:{port}/healthz", gateway)
+        url = start_cluster(
+            sup,
+            layout,
+            data=data,
+            port=port,
+            shard_ports=pick_ports(port, len(layout.shards)),
+            services=services,
+            durability=durability,
+        )
     except BaseException:
         sup.stop()
         raise
-    url = f"http://127.0.0.1:{port}"
     print(
         f"shardgate is up ({len(layout.shards)} shards, replication {layout.replication}, "
         f"data in {data}/); Ctrl-C stops it.\n"

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Coroutine, Iterator
@@ -31,7 +30,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from gateway.settings import ClusterSettings
-from gateway.supervisor import Layout, Supervisor, free_port, wait_http_ok
+from gateway.supervisor import Layout, Supervisor, free_port, start_cluster
 from loadtests.bench_service import SDL, SERVICE, make_item
 from loadtests.measure import (
     BenchError,
@@ -121,28 +120,16 @@ def running_cluster(data: Path) -> Iterator[Cluster]:
     every process is stopped on leaving, whatever happens inside."""
     defaults = ClusterSettings()
     layout = Layout.load_or_create(data, SHARDS, REPLICATION, defaults.vnodes)
-    python = sys.executable
     sup = Supervisor()
     try:
-        shard_urls: dict[str, str] = {}
-        started = []
-        for shard_id in layout.shards:
-            port = free_port()
-            argv = [python, "-m", "gateway", "shard", "--id", shard_id, "--port", str(port)]
-            argv += ["--data", str(data), "--durability", defaults.durability]
-            proc = sup.spawn(shard_id, argv)
-            shard_urls[shard_id] = f"http://127.0.0.1:{port}"
-            started.append((shard_urls[shard_id], proc))
-        for url, proc in started:
-            wait_http_ok(url + "/health", proc)
-        port = free_port()
-        argv = [python, "-m", "gateway", "serve", "--port", str(port)]
-        argv += ["--replication", str(layout.replication), "--vnodes", str(layout.vnodes)]
-        for shard_id, url in shard_urls.items():
-            argv += ["--shard", f"{shard_id}={url}"]
-        gateway = sup.spawn("gateway", argv)
-        base = f"http://127.0.0.1:{port}"
-        wait_http_ok(base + "/healthz", gateway)
+        base = start_cluster(
+            sup,
+            layout,
+            data=data,
+            port=free_port(),
+            shard_ports=[free_port() for _ in layout.shards],
+            durability=defaults.durability,
+        )
         yield Cluster(base, sup)
     finally:
         sup.stop()

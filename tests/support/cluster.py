@@ -10,7 +10,6 @@ free loopback ports, each its own process group, always stopped.
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,12 +18,14 @@ from typing import Any
 
 import httpx
 
+from gateway.supervisor import Layout, gateway_argv, shard_argv
 from tests.support.ports import free_port
 from tests.support.processes import HttpReady, ManagedProcess, start_process
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 START_TIMEOUT = 60.0
+VNODES = 128  # the default, as `shardgate up` uses
 
 
 class GraphQLFailed(AssertionError):
@@ -52,22 +53,8 @@ class Cluster:
     # -- processes -------------------------------------------------------------------------
 
     def start_shard(self, shard_id: str) -> None:
-        proc = start_process(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "shard",
-                "--id",
-                shard_id,
-                "--port",
-                str(self.shard_ports[shard_id]),
-                "--data",
-                str(self.data),
-            ],
-            name=shard_id,
-            cwd=REPO,
-        )
+        argv = shard_argv(shard_id, self.shard_ports[shard_id], self.data)
+        proc = start_process(argv, name=shard_id, cwd=REPO)
         self.shards[shard_id] = proc
         HttpReady(self.shard_url(shard_id) + "/health").wait(proc, START_TIMEOUT)
 
@@ -78,20 +65,9 @@ class Cluster:
         proc.stop()
 
     def start_gateway(self) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "serve",
-            "--port",
-            str(self.gateway_port),
-            "--replication",
-            str(self.replication),
-        ]
-        for shard_id in self.shard_ports:
-            argv += ["--shard", f"{shard_id}={self.shard_url(shard_id)}"]
-        if self.services is not None:
-            argv += ["--services", str(self.services)]
+        layout = Layout(tuple(self.shard_ports), self.replication, VNODES)
+        urls = {s: self.shard_url(s) for s in self.shard_ports}
+        argv = gateway_argv(self.gateway_port, urls, layout, self.services)
         self.gateway = start_process(argv, name="gateway", cwd=REPO)
         self.gateway.wait_for_http(
             self.url + "/healthz", timeout=START_TIMEOUT, accept=lambda status: status == 200
