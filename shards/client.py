@@ -304,11 +304,20 @@ class ClusterClient:
             if mark:
                 state.alive, state.error = False, type(e).__name__
             raise ShardUnavailable(f"shard {shard} is unreachable ({type(e).__name__})") from None
+        if status == 200:
+            return orjson.loads(body)
         if status == 400:
             raise BadRequest(_error_message(body))
-        if status >= 500 or status != 200:
-            raise ShardUnavailable(f"shard {shard} answered HTTP {status}")
-        return orjson.loads(body)
+        if status == 413:
+            raise BadRequest(
+                f"a request of {len(data or b'')} bytes was over shard {shard}'s body limit: "
+                "send fewer or smaller documents at once"
+            )
+        # A shard failing requests is treated as down until its health check passes again:
+        # retrying it at once would only fail again (and a scan would never finish).
+        if mark:
+            state.alive, state.error = False, f"HTTP {status}"
+        raise ShardUnavailable(f"shard {shard} answered HTTP {status}")
 
 
 def _dumps_str(obj: object) -> str:

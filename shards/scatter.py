@@ -30,8 +30,11 @@ Ranges = list[tuple[int, int]]
 async def scan_one(client: ClusterClient, path: str, request: dict[str, Any]) -> list[Any]:
     results: list[Any] = []
     pending: Ranges | None = None  # None: every range
+    failed: set[str] = set()
     while True:
         plan = _plan(client, pending)
+        if failed & plan.keys():  # only possible if a failed shard was revived meanwhile
+            raise ShardUnavailable(f"shards {sorted(failed & plan.keys())} failed this scan")
         shards = list(plan)
         answers = await asyncio.gather(
             *(client.call(s, "POST", path, {**request, "ranges": plan[s]}) for s in shards),
@@ -41,6 +44,7 @@ async def scan_one(client: ClusterClient, path: str, request: dict[str, Any]) ->
         for shard, answer in zip(shards, answers, strict=True):
             if isinstance(answer, ShardUnavailable):
                 pending.extend(plan[shard])  # `call` marked it down: the next plan skips it
+                failed.add(shard)
             elif isinstance(answer, BaseException):
                 raise answer
             else:
