@@ -15,6 +15,7 @@ import contextlib
 import heapq
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,7 @@ class ClusterClient:
         ring: Ring,
         urls: Mapping[str, str],
         *,
-        origin: str = "gateway",
+        origin: str | None = None,
         timeout: float = 5.0,
         clock: HybridClock | None = None,
         health_interval: float = 1.0,
@@ -65,7 +66,9 @@ class ClusterClient:
         if missing:
             raise ValueError(f"no URL for shards {sorted(missing)}")
         self.ring = ring
-        self.origin = origin
+        # Unique per coordinator: it breaks ties between equal versions from two gateways and
+        # makes a take-back's `expect` match only this client's own write.
+        self.origin = origin or f"gw-{uuid.uuid4().hex[:12]}"
         self.states = {s: ShardState(urls[s].rstrip("/")) for s in ring.shards}
         self.clock = clock or HybridClock()
         self._timeout = aiohttp.ClientTimeout(total=timeout)

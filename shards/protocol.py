@@ -11,8 +11,8 @@ plan step costs one request per shard.
     POST /write        {"writes": [WriteOp]}               -> {"results": [WriteResult]}
          All writes of one request commit in ONE SQLite transaction (group commit). Each is
          applied only if its (version, origin) is newer than the stored one (last writer wins),
-         and appends one change-log row when applied; an op with "expect" is applied only
-         over exactly that stored (version, origin).
+         and appends one change-log row when applied; an op with "expect" is a restore,
+         applied only over exactly that stored (version, origin).
     POST /get          {"collection", "keys": [str]}       -> {"docs": [StoredDoc|None]}
          Aligned with "keys"; tombstones are returned (deleted=true) so that a quorum read can
          let a newer delete win over an older live copy.
@@ -60,8 +60,9 @@ class WriteOp(TypedDict):
     body: dict[str, Any] | None  # the whole document for "put"; None for "delete"
     version: int  # hybrid logical clock value assigned by the coordinator
     origin: str  # coordinator id: tie-break for equal versions
-    # Apply only over exactly this stored (version, origin): how a coordinator takes back a
-    # write that missed its consistency level without undoing anyone else's later write.
+    # A restore: apply only over exactly this stored (version, origin), whatever the op's own
+    # version (the previous one, being put back). How a coordinator takes back a write that
+    # missed its consistency level without undoing anyone else's later write.
     expect: NotRequired[tuple[int, str] | None]
     # Apply only where no live document has this key (an insert); refused otherwise, with
     # the live document as "before".
@@ -71,6 +72,8 @@ class WriteOp(TypedDict):
 class WriteResult(TypedDict):
     applied: bool  # False when the stored version was newer (stale write ignored)
     before: dict[str, Any] | None  # the live body before this write, if any
+    # What was stored before (a tombstone included): None when the key was never seen.
+    before_version: NotRequired[tuple[int, str] | None]
 
 
 class StoredDoc(TypedDict):

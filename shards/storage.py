@@ -307,12 +307,19 @@ class ShardStorage:
         for op in ops:
             current = state.get((op.collection, op.key))
             before = current[0] if current else None
-            applied = not current or (op.version, op.origin) > (current[1], current[2])
-            if op.expect is not None:
-                applied = applied and current is not None and current[1:] == op.expect
+            if op.expect is not None:  # a restore: exactly over that version, not LWW
+                applied = current is not None and current[1:] == op.expect
+            else:
+                applied = not current or (op.version, op.origin) > (current[1], current[2])
             if op.if_absent and before is not None:
                 applied = False
-            results.append(WriteResult(applied=applied, before=_loads(before)))
+            results.append(
+                WriteResult(
+                    applied=applied,
+                    before=_loads(before),
+                    before_version=None if current is None else (current[1], current[2]),
+                )
+            )
             if not applied:
                 continue
             state[op.collection, op.key] = (op.body, op.version, op.origin)

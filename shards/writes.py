@@ -140,14 +140,16 @@ async def write(
 async def take_back(
     client: ClusterClient, ops: Sequence[WriteOp], pending: Sequence[_Pending]
 ) -> None:
-    """Restore what each replica held before, at a new version, but only where our write
-    is still the stored one: a later writer's change is never undone."""
+    """Restore exactly what each replica held before (body, version and origin), but only
+    where our write is still the stored one: a later writer's change is never undone. Its old
+    version, not a new one: a stale replica's old copy must not beat newer writes elsewhere."""
     per_shard: dict[str, list[WriteOp]] = {}
     for op, p in zip(ops, pending, strict=True):
         for shard, result in p.results.items():
             if not result["applied"]:
                 continue
             before = result["before"]
+            version, origin = result.get("before_version") or (0, "")  # never seen: v0 tombstone
             per_shard.setdefault(shard, []).append(
                 WriteOp(
                     collection=op["collection"],
@@ -155,8 +157,8 @@ async def take_back(
                     token=op["token"],
                     op="put" if before is not None else "delete",
                     body=before,
-                    version=client.clock.tick(),
-                    origin=client.origin,
+                    version=version,
+                    origin=origin,
                     expect=(op["version"], op["origin"]),
                 )
             )

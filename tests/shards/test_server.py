@@ -79,9 +79,13 @@ async def test_write_get_query_round_trip(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
         "results": [
-            {"applied": True, "before": None},
-            {"applied": True, "before": None},
-            {"applied": False, "before": {"id": "u1", "email": "a@x", "age": 30}},
+            {"applied": True, "before": None, "before_version": None},
+            {"applied": True, "before": None, "before_version": None},
+            {
+                "applied": False,
+                "before": {"id": "u1", "email": "a@x", "age": 30},
+                "before_version": [5, "gw-1"],
+            },
         ]
     }
     await client.post("/write", json={"writes": [op("u2", None, 6, token=2)]})

@@ -77,7 +77,7 @@ def row_id(path: Path, key: str) -> int:
 
 async def test_put_get_and_missing(storage: ShardStorage) -> None:
     [result] = await storage.write([put("u1", {"email": "a@x"}, version=10)])
-    assert result == {"applied": True, "before": None}
+    assert result == {"applied": True, "before": None, "before_version": None}
     assert await storage.get("users.User", ["u1", "nope"]) == [
         {
             "key": "u1",
@@ -102,7 +102,8 @@ async def test_last_writer_wins(storage: ShardStorage, db_path: Path) -> None:
     assert [r["applied"] for r in results] == [False, False, False]
     assert results[0]["before"] == {"id": "u1", "n": 1}
     [winner] = await storage.write([put("u1", {"n": 5}, version=10, origin="c")])  # tie: origin
-    assert winner == {"applied": True, "before": {"id": "u1", "n": 1}}
+    # before_version: what a take-back would restore
+    assert winner == {"applied": True, "before": {"id": "u1", "n": 1}, "before_version": (10, "b")}
     [doc] = await storage.get("users.User", ["u1"])
     assert doc is not None and doc["body"] == {"id": "u1", "n": 5} and doc["origin"] == "c"
     assert [(k, op, v, o) for k, op, v, o, *_ in changelog(db_path)] == [
@@ -113,9 +114,13 @@ async def test_last_writer_wins(storage: ShardStorage, db_path: Path) -> None:
 
 async def test_expect_applies_only_over_that_exact_version(storage: ShardStorage) -> None:
     await storage.write([put("k", {"n": 1}, 10)])
-    # A take-back of version 10 by origin "a": applied, restoring the old body.
-    restore = {**put("k", {"n": 0}, 11), "expect": (10, "a")}
+    # A take-back of version 10 by origin "a" puts back the previous state at its own, older
+    # version: it applies although its version is lower (a restore is not last-writer-wins).
+    restore = {**put("k", {"n": 0}, 3, "z"), "expect": (10, "a")}
     assert [r["applied"] for r in await storage.write([restore])] == [True]
+    [doc] = await storage.get("users.User", ["k"])
+    assert doc is not None and (doc["version"], doc["origin"]) == (3, "z")
+    await storage.write([put("k", {"n": 1}, 11)])
     # Someone else wrote since: a take-back that expects version 11 must not undo version 12.
     await storage.write([put("k", {"n": 2}, 12, "b")])
     late = {**put("k", {"n": 0}, 13), "expect": (11, "a")}
@@ -143,7 +148,7 @@ async def test_delete_leaves_a_tombstone_that_beats_older_puts(
     await storage.write([put("u1", {"n": 1}, 1)])
     first_id = row_id(db_path, "u1")
     [deleted] = await storage.write([delete("u1", 5)])
-    assert deleted == {"applied": True, "before": {"id": "u1", "n": 1}}
+    assert deleted == {"applied": True, "before": {"id": "u1", "n": 1}, "before_version": (1, "a")}
     assert await storage.get("users.User", ["u1"]) == [
         {"key": "u1", "body": None, "version": 5, "origin": "a", "deleted": True}
     ]
@@ -151,7 +156,7 @@ async def test_delete_leaves_a_tombstone_that_beats_older_puts(
     [late] = await storage.write([put("u1", {"n": 2}, 4)])  # older than the delete
     assert late["applied"] is False and late["before"] is None
     [again] = await storage.write([put("u1", {"n": 3}, 6)])  # newer: a fresh insert
-    assert again == {"applied": True, "before": None}
+    assert again == {"applied": True, "before": None, "before_version": (5, "a")}
     assert row_id(db_path, "u1") == first_id  # the row, and so its vector id, is kept
     assert [op for _, op, *_ in changelog(db_path)] == ["insert", "delete", "insert"]
 
@@ -160,7 +165,7 @@ async def test_delete_of_absent_key_stores_tombstone_without_changelog(
     storage: ShardStorage, db_path: Path
 ) -> None:
     [result] = await storage.write([delete("ghost", 7)])
-    assert result == {"applied": True, "before": None}
+    assert result == {"applied": True, "before": None, "before_version": None}
     assert changelog(db_path) == []
     [late] = await storage.write([put("ghost", {}, 6)])
     assert late["applied"] is False
@@ -243,7 +248,7 @@ async def test_a_bad_caller_fails_alone_in_a_group(storage: ShardStorage, db_pat
     )
     assert isinstance(outcomes[1], BadRequest) and "unknown collection" in str(outcomes[1])
     assert isinstance(outcomes[2], sqlite3.IntegrityError)
-    assert outcomes[0] == outcomes[3] == [{"applied": True, "before": None}]
+    assert outcomes[0] == outcomes[3] == [{"applied": True, "before": None, "before_version": None}]
     assert outcomes[4] == [{"ok": True, "owner": None}]
     docs = await storage.get("users.User", ["ok1", "ok2", "ok3", "boom"])
     assert [d is not None for d in docs] == [True, False, True, False]
