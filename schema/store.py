@@ -21,6 +21,7 @@ from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
+from shards.uniques import canonical
 from shards.writes import Write
 
 Doc = dict[str, Any]
@@ -130,7 +131,7 @@ class CollectionStore:
                     c
                     for c in claims
                     if c["key"] not in e.existing
-                    or _canonical(e.existing[c["key"]].get(c["field"])) != c["value"]
+                    or canonical(e.existing[c["key"]].get(c["field"])) != c["value"]
                 ]
             )
             name = self.collection.name
@@ -230,7 +231,7 @@ class CollectionStore:
         """Unique values of `doc` that `other` (the version before or after) does not share."""
         key = self.key_of(doc)
         return [
-            UniqueClaim(collection=self.id, field=f, value=_canonical(doc[f]), key=key)
+            UniqueClaim(collection=self.id, field=f, value=canonical(doc[f]), key=key)
             for f in self._unique
             if doc.get(f) is not None and (other is None or other.get(f) != doc.get(f))
         ]
@@ -283,7 +284,3 @@ def _aggregatable(f: Field) -> bool:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def _canonical(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

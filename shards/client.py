@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from shards import point_reads, scatter, writes
+from shards import point_reads, scatter, uniques, writes
 from shards.coalesce import GetCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
@@ -60,6 +60,7 @@ class ClusterClient:
         timeout: float = 5.0,
         clock: HybridClock | None = None,
         health_interval: float = 1.0,
+        stale_claim_ms: int = uniques.STALE_AFTER_MS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         missing = set(ring.shards) - set(urls)
@@ -73,6 +74,7 @@ class ClusterClient:
         self.clock = clock or HybridClock()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._health_interval = health_interval
+        self.stale_claim_ms = stale_claim_ms
         self._monotonic = monotonic
         self._session: aiohttp.ClientSession | None = None
         self._health_task: asyncio.Task[None] | None = None
@@ -216,9 +218,7 @@ class ClusterClient:
         request = {"collection": collection, "where": where, "fields": list(fields)}
         return merge_aggregates(await scatter.scan_one(self, "/aggregate", request), fields)
 
-    # -- writes ----------------------------------------------------------------------------
-
-    # -- writes (shards.writes) -----------------------------------------------------------
+    # -- writes (shards.writes, shards.uniques) --------------------------------------------
 
     async def write(
         self,
@@ -232,10 +232,10 @@ class ClusterClient:
     async def claim_unique(
         self, claims: Sequence[UniqueClaim], *, consistency: Consistency = DEFAULT_WRITE
     ) -> None:
-        await writes.claim_unique(self, claims, consistency=consistency)
+        await uniques.claim(self, claims, consistency)
 
     async def release_unique(self, claims: Sequence[UniqueClaim]) -> None:
-        await writes.release_unique(self, claims)
+        await uniques.release(self, claims)
 
     # -- status ----------------------------------------------------------------------------
 

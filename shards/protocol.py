@@ -124,8 +124,10 @@ class UniqueClaim(TypedDict):
     field: str
     value: str  # canonical JSON text of the value
     key: str  # the document claiming it
+    replace: NotRequired[str]  # take the claim over from this (stale) owner, if it holds it
 
 
 class ClaimResult(TypedDict):
     ok: bool
     owner: str | None  # the key holding the value when ok is False
+    age_ms: NotRequired[int]  # how long that owner has held it

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS changelog(
     before TEXT, after TEXT, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS uniques(
     collection TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, key TEXT NOT NULL,
+    claimed_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(collection, field, value)) WITHOUT ROWID;
 """
 
@@ -97,6 +98,7 @@ class _Op:
 
 
 _Kind = Literal["write", "claim", "release", "ensure"]
+_Claim = tuple[str, str, str, str, str | None]  # collection, field, value, key, replace
 
 
 @dataclass(slots=True)
@@ -272,7 +274,7 @@ class ShardStorage:
                     db.executemany(
                         "DELETE FROM uniques"
                         " WHERE collection = ? AND field = ? AND value = ? AND key = ?",
-                        job.items,
+                        [c[:4] for c in job.items],
                     )
                 elif job.kind == "ensure":
                     for d in job.items:
@@ -347,15 +349,25 @@ class ShardStorage:
         )
         return results
 
-    def _apply_claim(self, claim: tuple[str, str, str, str]) -> ClaimResult:
+    def _apply_claim(self, claim: _Claim) -> ClaimResult:
+        collection, field, value, key, replace = claim
+        now = self._now_ms()
+        if replace is not None:  # a stale owner's claim is taken over only from that owner
+            self._writer.execute(
+                "UPDATE uniques SET key = ?, claimed_ms = ? WHERE collection = ? AND field = ?"
+                " AND value = ? AND key = ?",
+                (key, now, collection, field, value, replace),
+            )
         # The no-op update makes RETURNING yield the current owner on conflict: one statement.
-        [(owner,)] = self._writer.execute(
-            "INSERT INTO uniques(collection, field, value, key) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(collection, field, value) DO UPDATE SET key = key RETURNING key",
-            claim,
+        [(owner, claimed_ms)] = self._writer.execute(
+            "INSERT INTO uniques(collection, field, value, key, claimed_ms) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(collection, field, value) DO UPDATE SET key = key"
+            " RETURNING key, claimed_ms",
+            (collection, field, value, key, now),
         ).fetchall()
-        ok = owner == claim[3]
-        return ClaimResult(ok=ok, owner=None if ok else owner)
+        if owner == key:
+            return ClaimResult(ok=True, owner=None)
+        return ClaimResult(ok=False, owner=owner, age_ms=max(0, now - claimed_ms))
 
     def _apply_descriptor(
         self, old: CollectionDescriptor | None, new: CollectionDescriptor
@@ -526,7 +538,7 @@ class ShardStorage:
             if_absent=op.get("if_absent") is True,
         )
 
-    def _check_claim(self, claim: object) -> tuple[str, str, str, str]:
+    def _check_claim(self, claim: object) -> _Claim:
         if not isinstance(claim, Mapping):
             raise BadRequest(f"each claim must be an object, got {type(claim).__name__}")
         self._table(claim.get("collection"))
@@ -536,6 +548,7 @@ class ShardStorage:
             claim["field"],
             _field(claim, "value", str),
             _field(claim, "key", str),
+            _field(claim, "replace", str | None),
         )
 
 

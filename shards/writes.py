@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shards.consistency import DEFAULT_WRITE, Consistency
-from shards.errors import ConsistencyNotMet, DocumentExists, ShardUnavailable, UniqueViolation
-from shards.protocol import UniqueClaim, WriteOp, WriteResult
+from shards.errors import ConsistencyNotMet, DocumentExists, ShardUnavailable
+from shards.protocol import WriteOp, WriteResult
 from shards.ring import token_of
 
 if TYPE_CHECKING:
@@ -169,73 +169,3 @@ async def take_back(
     for shard, answer in zip(per_shard, answers, strict=True):
         if isinstance(answer, BaseException):
             log.error("could not take back a failed write on %s: %s", shard, answer)
-
-
-async def claim_unique(
-    client: ClusterClient,
-    claims: Sequence[UniqueClaim],
-    *,
-    consistency: Consistency = DEFAULT_WRITE,
-) -> None:
-    """Claim unique values cluster-wide: each value lives on the ring like a key.
-
-    A value needs as many of its replicas as the write's consistency level (at ONE, two
-    writers cut off from each other could both win: the price of writing at ONE). On any
-    conflict everything claimed by this call is released and UniqueViolation names the
-    value and its owner.
-    """
-    if not claims:
-        return
-    need = consistency.required(client.ring.replication)
-    alive = client.alive()
-    per_shard: dict[str, list[UniqueClaim]] = {}
-    for c in claims:
-        live = [s for s in client.ring.replicas_for_key(_unique_key(c)) if alive[s]]
-        if len(live) < need:
-            raise ConsistencyNotMet("unique check", need, len(live))
-        for s in live:
-            per_shard.setdefault(s, []).append(c)
-    shards = list(per_shard)
-    answers = await asyncio.gather(
-        *(client.call(s, "POST", "/unique/claim", {"claims": per_shard[s]}) for s in shards),
-        return_exceptions=True,
-    )
-    oks: dict[int, int] = {}
-    conflict: tuple[UniqueClaim, str | None] | None = None
-    for shard, answer in zip(shards, answers, strict=True):
-        if isinstance(answer, BaseException):
-            if not isinstance(answer, ShardUnavailable):
-                raise answer
-            continue
-        for c, res in zip(per_shard[shard], answer["results"], strict=True):
-            if res["ok"]:
-                oks[id(c)] = oks.get(id(c), 0) + 1
-            elif conflict is None:
-                conflict = (c, res["owner"])
-    if conflict is not None:
-        await release_unique(client, claims)
-        c, owner = conflict
-        raise UniqueViolation(c["collection"], c["field"], c["value"], owner)
-    short = [c for c in claims if oks.get(id(c), 0) < need]
-    if short:
-        await release_unique(client, claims)
-        raise ConsistencyNotMet("unique check", need, min(oks.get(id(c), 0) for c in short))
-
-
-async def release_unique(client: ClusterClient, claims: Sequence[UniqueClaim]) -> None:
-    per_shard: dict[str, list[UniqueClaim]] = {}
-    for c in claims:
-        for s in client.ring.replicas_for_key(_unique_key(c)):
-            per_shard.setdefault(s, []).append(c)
-    await asyncio.gather(
-        *(
-            client.call(s, "POST", "/unique/release", {"claims": cs})
-            for s, cs in per_shard.items()
-            if client.states[s].alive
-        ),
-        return_exceptions=True,
-    )
-
-
-def _unique_key(c: UniqueClaim) -> str:
-    return f"unique\x00{c['collection']}\x00{c['field']}\x00{c['value']}"

@@ -10,7 +10,7 @@ import pytest
 from schema.store import descriptor
 from shards.client import ClusterClient
 from shards.consistency import Consistency
-from shards.errors import ConsistencyNotMet
+from shards.errors import ConsistencyNotMet, UniqueViolation
 from shards.ring import Ring
 from shards.writes import Write
 from tests.support.cluster import Cluster
@@ -115,3 +115,21 @@ async def test_quorum_read_asks_the_third_replica_when_one_fails(shards: Cluster
         assert sorted(docs) == sorted(keys)
         with pytest.raises(ConsistencyNotMet):
             await client.get(COLLECTION, keys, consistency=Consistency.ALL)
+
+
+async def test_a_stale_unique_claim_heals_a_live_one_holds(shards: Cluster) -> None:
+    ring = Ring.build(shards.shard_ports, vnodes=32, replication=2)
+    urls = {s: shards.shard_url(s) for s in shards.shard_ports}
+    unique = {**DESCRIPTOR, "unique": ["email"]}
+    async with ClusterClient(ring, urls, health_interval=3600, stale_claim_ms=0) as client:
+        await client.ensure_collections([unique])  # type: ignore[list-item]
+        # A claim left behind by a writer that never wrote its document ("ghost").
+        ghost = {"collection": COLLECTION, "field": "email", "value": '"g@x.io"', "key": "ghost"}
+        for shard in shards.shard_ports:
+            shards.http.post(shards.shard_url(shard) + "/unique/claim", json={"claims": [ghost]})
+        await client.claim_unique([{**ghost, "key": "k1"}])  # healed: taken over
+        # A live owner keeps its value.
+        await client.write(COLLECTION, [Write("k1", "k1", "put", {"id": "k1", "email": "g@x.io"})])
+        with pytest.raises(UniqueViolation) as taken:
+            await client.claim_unique([{**ghost, "key": "k2"}])
+        assert taken.value.owner == "k1"

@@ -131,7 +131,10 @@ async def test_unique_claim_and_release(client: httpx.AsyncClient) -> None:
     claim = {"collection": "users.User", "field": "email", "value": '"a@x"', "key": "u1"}
     other = {**claim, "key": "u2"}
     answer = await client.post("/unique/claim", json={"claims": [claim, other]})
-    assert answer.json() == {"results": [{"ok": True, "owner": None}, {"ok": False, "owner": "u1"}]}
+    first, second = answer.json()["results"]
+    assert first == {"ok": True, "owner": None}
+    assert (second["ok"], second["owner"]) == (False, "u1")
+    assert 0 <= second["age_ms"] < 60_000  # how long u1 has held it
     released = await client.post("/unique/release", json={"claims": [claim]})
     assert released.json() == {"ok": True}
     answer = await client.post("/unique/claim", json={"claims": [other]})

@@ -327,24 +327,37 @@ async def test_aggregate(storage: ShardStorage) -> None:
     }
 
 
-async def test_claims_and_release(storage: ShardStorage) -> None:
-    def claim(value: str, key: str) -> Any:
-        return {"collection": "users.User", "field": "email", "value": value, "key": key}
+async def test_claims_and_release(db_path: Path) -> None:
+    now = [1_000]
+    storage = await ShardStorage.open(db_path, now_ms=lambda: now[0])
+    await storage.ensure_collections([USERS])
 
-    assert await storage.claim([claim('"a@x"', "u1"), claim('"b@x"', "u1")]) == [
-        {"ok": True, "owner": None},
-        {"ok": True, "owner": None},
-    ]
-    assert await storage.claim([claim('"a@x"', "u1"), claim('"a@x"', "u2")]) == [
-        {"ok": True, "owner": None},  # the owner may claim again
-        {"ok": False, "owner": "u1"},
-    ]
-    await storage.release([claim('"a@x"', "u2")])  # not the owner: nothing released
-    assert await storage.claim([claim('"a@x"', "u2")]) == [{"ok": False, "owner": "u1"}]
-    await storage.release([claim('"a@x"', "u1")])
-    assert await storage.claim([claim('"a@x"', "u2")]) == [{"ok": True, "owner": None}]
-    with pytest.raises(BadRequest, match="unknown collection"):
-        await storage.claim([{**claim('"z"', "u1"), "collection": "nope.Nope"}])
+    def claim(value: str, key: str, **extra: str) -> Any:
+        return {"collection": "users.User", "field": "email", "value": value, "key": key, **extra}
+
+    try:
+        assert await storage.claim([claim('"a@x"', "u1"), claim('"b@x"', "u1")]) == [
+            {"ok": True, "owner": None},
+            {"ok": True, "owner": None},
+        ]
+        now[0] += 250
+        assert await storage.claim([claim('"a@x"', "u1"), claim('"a@x"', "u2")]) == [
+            {"ok": True, "owner": None},  # the owner may claim again
+            {"ok": False, "owner": "u1", "age_ms": 250},  # held by u1 for 250 ms
+        ]
+        await storage.release([claim('"a@x"', "u2")])  # not the owner: nothing released
+        assert (await storage.claim([claim('"a@x"', "u2")]))[0]["owner"] == "u1"
+        # A take-over only from the owner it names: u3 names the wrong one and fails.
+        assert (await storage.claim([claim('"a@x"', "u3", replace="u9")]))[0]["ok"] is False
+        assert await storage.claim([claim('"a@x"', "u3", replace="u1")]) == [
+            {"ok": True, "owner": None}
+        ]
+        await storage.release([claim('"a@x"', "u3")])
+        assert await storage.claim([claim('"a@x"', "u2")]) == [{"ok": True, "owner": None}]
+        with pytest.raises(BadRequest, match="unknown collection"):
+            await storage.claim([{**claim('"z"', "u1"), "collection": "nope.Nope"}])
+    finally:
+        await storage.close()
 
 
 async def test_reopen_keeps_data_descriptors_and_ids(db_path: Path) -> None:
