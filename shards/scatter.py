@@ -74,52 +74,82 @@ async def scan_replicated(
         return_exceptions=True,
     )
     best: dict[str, tuple[int, str, int, dict[str, Any]]] = {}  # key -> version, origin, token
-    returned_by: dict[str, set[str]] = {}
+    returned: dict[str, dict[str, tuple[int, str]]] = {}  # key -> shard -> version it returned
     for shard, answer in zip(shards, answers, strict=True):
         if isinstance(answer, ShardUnavailable):
             raise ConsistencyNotMet("read", need, need - 1)
         if isinstance(answer, BaseException):
             raise answer
         for body, (key, version, origin, token) in zip(answer["docs"], answer["meta"], strict=True):
-            returned_by.setdefault(key, set()).add(shard)
+            returned.setdefault(key, {})[shard] = (version, origin)
             if key not in best or (version, origin) > best[key][:2]:
                 best[key] = (version, origin, token, body)
     missing: dict[str, list[str]] = {}
     for key, (_, _, token, _) in best.items():
-        holders = [s for s in ring.preference_list(token) if alive[s]][:need]
-        for s in holders:
-            if s not in returned_by[key]:
+        for s in [s for s in ring.preference_list(token) if alive[s]][:need]:
+            if s not in returned[key]:
                 missing.setdefault(s, []).append(key)
     collection = request["collection"]
     stored = await client.gather_gets(collection, missing)
-    repairs: dict[str, list[WriteOp]] = {}
+    newer: dict[str, StoredDoc] = {}  # keys a replica holds at a version newer than returned
+    stale: dict[str, set[str]] = {}  # key -> replicas to bring up to date
     for shard, keys in missing.items():
         docs = stored.get(shard)
         if docs is None:
             raise ConsistencyNotMet("read", need, need - 1)
         for key, doc in zip(keys, docs, strict=True):
-            if key not in best:
-                continue
-            version, origin, token, body = best[key]
-            if doc is not None and (doc["version"], doc["origin"]) > (version, origin):
-                del best[key]  # newer there: deleted, or changed so that it no longer matches
+            if doc is not None and (doc["version"], doc["origin"]) > best[key][:2]:
+                keep_newest(newer, key, doc)  # deleted there, or changed to no longer match
             else:
-                repairs.setdefault(shard, []).append(
-                    WriteOp(
-                        collection=collection,
-                        key=key,
-                        token=token,
-                        op="put",
-                        body=body,
-                        version=version,
-                        origin=origin,
-                    )
-                )
-    for shard, ops in repairs.items():
-        client.spawn(client.call(shard, "POST", "/write", {"writes": ops}))
+                stale.setdefault(key, set()).add(shard)
+    for key, by_shard in returned.items():
+        latest = (
+            best[key][:2] if key not in newer else (newer[key]["version"], newer[key]["origin"])
+        )
+        stale.setdefault(key, set()).update(s for s, v in by_shard.items() if v < latest)
+    _repair(client, collection, stale, best, newer)
+    for key in newer:
+        del best[key]
     for version, *_ in best.values():
         client.clock.observe(version)
     return [entry[3] for entry in best.values()]
+
+
+def _repair(
+    client: ClusterClient,
+    collection: str,
+    stale: dict[str, set[str]],
+    best: dict[str, tuple[int, str, int, dict[str, Any]]],
+    newer: dict[str, StoredDoc],
+) -> None:
+    """Bring stale replicas to the newest state seen, in the background."""
+    per_shard: dict[str, list[WriteOp]] = {}
+    for key, shards in stale.items():
+        version, origin, token, body = best[key]
+        op: WriteOp = WriteOp(
+            collection=collection,
+            key=key,
+            token=token,
+            op="put",
+            body=body,
+            version=version,
+            origin=origin,
+        )
+        if key in newer:
+            n = newer[key]
+            op = WriteOp(
+                collection=collection,
+                key=key,
+                token=token,
+                op="delete" if n["deleted"] else "put",
+                body=n["body"],
+                version=n["version"],
+                origin=n["origin"],
+            )
+        for shard in shards:
+            per_shard.setdefault(shard, []).append(op)
+    for shard, ops in per_shard.items():
+        client.spawn(client.call(shard, "POST", "/write", {"writes": ops}))
 
 
 async def get_anywhere(
@@ -134,8 +164,14 @@ async def get_anywhere(
         if got < need:
             raise ConsistencyNotMet("read", need, got)
     asked = {s: list(keys) for s, ok in alive.items() if ok}
+    answers = await client.gather_gets(collection, asked)
+    answered = {s for s, docs in answers.items() if docs is not None}
+    for r in client.ring.ranges():  # a shard failing mid-read must not go unnoticed
+        got = sum(s in answered for s in r.replicas)
+        if got < need:
+            raise ConsistencyNotMet("read", need, got)
     newest: dict[str, StoredDoc] = {}
-    for docs in (await client.gather_gets(collection, asked)).values():
+    for docs in answers.values():
         for key, doc in zip(keys, docs or [], strict=False):
             keep_newest(newest, key, doc)
     return newest

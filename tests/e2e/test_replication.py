@@ -138,3 +138,24 @@ def test_list_at_all_sees_through_a_stale_replica(own_cluster: Cluster) -> None:
         "read repair of the missed inserts",
         10,
     )
+
+
+def test_list_at_all_repairs_replicas_that_returned_an_old_copy(own_cluster: Cluster) -> None:
+    c = own_cluster
+    key = keys_held_by(c, "shard-2", 1, "old")[0]
+    assert "errors" not in insert(c, key)
+    c.kill_shard("shard-2")
+    c.wait_shard_state("shard-2", alive=False)
+    c.graphql(
+        f'mutation {{ updateUser(id: "{key}", set: {{name: "New"}}, consistency: ONE) {{ id }} }}'
+    )
+    c.start_shard("shard-2")
+    c.wait_shard_state("shard-2", alive=True)
+    assert c.shard_get("shard-2", "users.User", [key])[0]["body"].get("name") is None
+    data = c.graphql(f'{{ users(where: {{id: {{_eq: "{key}"}}}}, consistency: ALL) {{ name }} }}')
+    assert data == {"users": [{"name": "New"}]}
+    c.gateway.wait_until(
+        lambda: c.shard_get("shard-2", "users.User", [key])[0]["body"].get("name") == "New",
+        "read repair of the replica that returned the old copy",
+        10,
+    )
