@@ -134,10 +134,11 @@ def build_app(settings: GatewaySettings) -> Starlette:
                 await loading
             await gw.close()
 
-    merged = GraphQLEndpoint(lambda _request: gw.served.merged, graphiql=settings.graphiql)
+    limits = {"graphiql": settings.graphiql, "max_body": settings.max_request_bytes}
+    merged = GraphQLEndpoint(lambda _request: gw.served.merged, **limits)  # type: ignore[arg-type]
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraphs.get(request.path_params["service"]),
-        graphiql=settings.graphiql,
+        **limits,  # type: ignore[arg-type]
     )
 
     async def subgraph_or_404(request: Request) -> Response:

@@ -20,6 +20,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    GraphQLSyntaxError,
     OperationType,
     execute,
     get_operation_ast,
@@ -86,9 +87,14 @@ class GraphQLEndpoint:
     """A Starlette endpoint serving whatever `current()` returns (hot-swappable)."""
 
     def __init__(
-        self, current: Callable[[Request], Executable | None], *, graphiql: bool = True
+        self,
+        current: Callable[[Request], Executable | None],
+        *,
+        graphiql: bool = True,
+        max_body: int = 32 << 20,
     ) -> None:
         self._current = current
+        self._max_body = max_body
         self._graphiql = graphiql
         self._cache = DocumentCache()
 
@@ -105,7 +111,7 @@ class GraphQLEndpoint:
                 code="SCHEMA_NOT_READY",
             )
         try:
-            params = await _read_params(request)
+            params = await _read_params(request, self._max_body)
             return await self._run(request, executable, params, media)
         except RequestError as e:
             return _error_response(e.message, e.status, media, code="BAD_REQUEST")
@@ -126,7 +132,7 @@ class GraphQLEndpoint:
         document, errors = self._cache.get(executable, query)
         if document is None:
             status = 400 if media == GRAPHQL_RESPONSE else 200
-            return _json({"errors": [_format(e) for e in errors]}, status, media)
+            return _json({"errors": [_format(e, _code_of(e)) for e in errors]}, status, media)
         if request.method == "GET":
             operation = get_operation_ast(document, operation_name)
             if operation is not None and operation.operation != OperationType.QUERY:
@@ -146,16 +152,35 @@ class GraphQLEndpoint:
         )
         if not isinstance(result, ExecutionResult):
             result = await result
+        errors = result.errors or []
+        if result.data is None and errors and all(e.path is None for e in errors):
+            # Failed before execution (bad variables, unknown operation): a request error,
+            # which has no "data" entry at all.
+            request_errors = [_format(e, "BAD_USER_INPUT") for e in errors]
+            return _json(
+                {"errors": request_errors}, 400 if media == GRAPHQL_RESPONSE else 200, media
+            )
         body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [_format(e) for e in result.errors]
-        body["data"] = result.data
-        # A request that failed before execution (bad variables, unknown operation) has no data.
-        status = 200 if result.data is not None or media == JSON else 400
-        return _json(body, status, media)
+        if errors:
+            body["errors"] = [_format(e) for e in errors]
+        body["data"] = result.data  # null data from field errors is still a 200
+        return _json(body, 200, media)
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"the body is {declared} bytes, over the limit of {limit}", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(f"the body is over the limit of {limit} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
         if "variables" in params:
@@ -168,7 +193,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
         raise RequestError(
             f"unsupported content type {content_type or '(none)'}: send application/json", 415
         )
-    body = _loads(await request.body(), "body")
+    body = _loads(await _read_body(request, max_body), "body")
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object with a 'query'")
     return body
@@ -181,7 +206,15 @@ def _loads(raw: str | bytes, what: str) -> Any:
         raise RequestError(f"the {what} is not valid JSON: {e}") from None
 
 
-def _format(error: GraphQLError) -> dict[str, Any]:
+def _code_of(error: GraphQLError) -> str:
+    return (
+        "GRAPHQL_PARSE_FAILED"
+        if isinstance(error, GraphQLSyntaxError)
+        else ("GRAPHQL_VALIDATION_FAILED")
+    )
+
+
+def _format(error: GraphQLError, code: str = "GRAPHQL_VALIDATION_FAILED") -> dict[str, Any]:
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
         # Anything not raised on purpose is a bug or an outage: never leak its text.
@@ -194,8 +227,8 @@ def _format(error: GraphQLError) -> dict[str, Any]:
         )
         return masked.formatted
     formatted = error.formatted
-    if original is None and "extensions" not in formatted:
-        formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED"}
+    if "extensions" not in formatted:  # every error a client sees carries a code
+        formatted["extensions"] = {"code": code}
     return formatted
 
 

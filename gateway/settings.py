@@ -11,6 +11,7 @@ durability = "NORMAL"          # SQLite synchronous: NORMAL or FULL (see docs/op
 host = "127.0.0.1"
 port = 4000
 services = "examples"          # every <service>.graphql in it is loaded at start
+max_request_bytes = 33554432   # larger GraphQL request bodies get HTTP 413
 
 [store]
 max_document_bytes = 1048576
@@ -55,6 +56,7 @@ class GatewaySettings:
     services: Path | None = None
     store: StoreSettings = field(default_factory=StoreSettings)
     graphiql: bool = True
+    max_request_bytes: int = 32 << 20
 
 
 @dataclass(frozen=True)

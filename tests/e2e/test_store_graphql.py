@@ -253,7 +253,7 @@ def test_malformed_requests_get_http_errors(cluster: Cluster) -> None:
         headers={"accept": "application/graphql-response+json"},
     )
     assert resp.status_code == 400
-    assert resp.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert resp.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
 
 def test_graphiql_for_browsers_and_get_queries(cluster: Cluster) -> None:

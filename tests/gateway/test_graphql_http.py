@@ -116,3 +116,45 @@ def test_document_cache_validates_once_per_schema_version() -> None:
     cache.get(EXECUTABLE, "{ boom }")
     assert cache.get(EXECUTABLE, "{ hello }")[0] is not doc1  # evicted (LRU of 2)
     assert cache.get(EXECUTABLE, "{ nope }")[1]  # validation errors are cached too
+
+
+async def test_request_errors_have_no_data_entry(client: httpx.AsyncClient) -> None:
+    resp = await client.post(
+        "/graphql", json={"query": "query($n: String) { hello(name: $n) }", "variables": {"n": 5}}
+    )
+    body = resp.json()
+    assert resp.status_code == 200 and "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    resp = await client.post(
+        "/graphql",
+        json={"query": "{ hello }", "operationName": "Nope"},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    assert resp.status_code == 400 and "data" not in resp.json()
+
+
+async def test_field_errors_keep_data_and_a_2xx(client: httpx.AsyncClient) -> None:
+    resp = await client.post(
+        "/graphql",
+        json={"query": "{ boom }"},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    assert resp.status_code == 200
+    assert resp.json()["data"] == {"boom": None}
+
+
+async def test_syntax_errors_are_parse_failures(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/graphql", json={"query": "{ hello "})
+    assert resp.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+async def test_bodies_over_the_limit_get_413() -> None:
+    endpoint = GraphQLEndpoint(lambda _request: EXECUTABLE, max_body=100)
+    app = Starlette(routes=[Route("/graphql", endpoint.handle, methods=["POST"])])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        resp = await c.post("/graphql", json={"query": "{ hello }", "pad": "x" * 200})
+        assert resp.status_code == 413 and "over the limit" in resp.json()["errors"][0]["message"]
+        ok = await c.post("/graphql", json={"query": "{ hello }"})
+        assert ok.status_code == 200
