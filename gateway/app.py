@@ -195,7 +195,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 return _json({"errors": ['send {"sdl": "<schema>"} or the SDL as text/plain']}, 400)
         try:
-            report = await gw.registry.push(service, sdl)
+            report = await gw.registry.push(service, sdl, request.query_params.get("source"))
         except ShardError as e:
             return _json({"service": service, "applied": False, "errors": [str(e)]}, 503)
         status = 200 if report.applied else 400 if report.errors else 409

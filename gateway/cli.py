@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from gateway.settings import Settings, load_settings
-
-DEFAULT_GATEWAY = "http://127.0.0.1:4000"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,11 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     push = sub.add_parser("push", help="register or evolve a service schema")
     push.add_argument("service")
     push.add_argument("file", type=Path)
-    push.add_argument("--gateway", default=DEFAULT_GATEWAY)
+    push.add_argument("--gateway", help="gateway URL (default: this machine, gateway.port)")
     push.set_defaults(run=_push)
 
     status = sub.add_parser("status", help="shards, their health, ring ownership and documents")
-    status.add_argument("--gateway", default=DEFAULT_GATEWAY)
+    status.add_argument("--gateway", help="gateway URL (default: this machine, gateway.port)")
     status.add_argument("--json", action="store_true", help="print the raw JSON")
     status.set_defaults(run=_status)
 
@@ -95,6 +95,8 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.supervisor import run_up
 
     c, g = settings.cluster, settings.gateway
+    if args.config is not None:  # the processes `up` starts read the same file
+        os.environ["SHARDGATE_CONFIG"] = str(args.config.resolve())
     return run_up(
         port=args.port or g.port,
         shards=args.shards or c.shards,
@@ -160,7 +162,10 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as e:
         raise SystemExit(f"cannot read {args.file}: {e.strerror}") from None
     status, report = _http(
-        f"{args.gateway}/admin/services/{args.service}", sdl.encode(), "text/plain"
+        f"{_gateway_url(args, settings)}/admin/services/{args.service}"
+        f"?source={urllib.parse.quote(args.file.name)}",
+        sdl.encode(),
+        "text/plain",
     )
     for error in report.get("errors", []):
         print(error, file=sys.stderr)
@@ -179,7 +184,7 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    _, body = _http(f"{args.gateway}/admin/status")
+    _, body = _http(f"{_gateway_url(args, settings)}/admin/status")
     if args.json:
         print(json.dumps(body, indent=2))
         return 0
@@ -207,6 +212,12 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from loadtests.store_bench import run_store_bench
 
     return run_store_bench(documents=args.documents, seconds=args.seconds)
+
+
+def _gateway_url(args: argparse.Namespace, settings: Settings) -> str:
+    if args.gateway:
+        return str(args.gateway).rstrip("/")
+    return f"http://127.0.0.1:{settings.gateway.port}"
 
 
 def _http(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, Any]:

@@ -20,6 +20,7 @@ timeout = 5.0                  # seconds per shard call
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -97,9 +98,24 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
 def _reject_unknown(
     path: Path, section: str, values: dict[str, Any], cls: type, exclude: set[str] | None = None
 ) -> None:
-    known = set(cls.__dataclass_fields__) - (exclude or set())
-    unknown = set(values) - known
+    """Unknown names and values of the wrong type are refused with the file and setting."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in (exclude or set())}
+    unknown = set(values) - set(fields)
     if unknown:
         raise SystemExit(
-            f"{path}: unknown setting(s) {sorted(unknown)} in [{section}]; known: {sorted(known)}"
+            f"{path}: unknown setting(s) {sorted(unknown)} in [{section}]; known: {sorted(fields)}"
         )
+    for name, value in values.items():
+        default = fields[name].default
+        expected: tuple[type, ...] = (
+            (str,)
+            if default is None or isinstance(default, Path)
+            else (int, float)
+            if isinstance(default, float)
+            else (type(default),)
+        )
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            raise SystemExit(
+                f"{path}: [{section}] {name} = {value!r} should be a "
+                f"{' or '.join(t.__name__ for t in expected)}"
+            )

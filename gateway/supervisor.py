@@ -225,9 +225,16 @@ def run_up(
     services: Path | None,
     durability: str,
 ) -> int:
-    layout = Layout.load_or_create(data, shards, replication, vnodes)
+    # Check everything before the layout is recorded: a refused start must not fix it.
+    if shards < 1 or vnodes < 1:
+        raise SystemExit("--shards and --vnodes must be at least 1")
+    if not 1 <= replication <= shards:
+        raise SystemExit(
+            f"--replication {replication} needs between 1 and {shards} shards (--shards)"
+        )
     if not port_is_free(port):
         raise SystemExit(f"port {port} is in use: pass --port or stop what listens there")
+    layout = Layout.load_or_create(data, shards, replication, vnodes)
     sup = Supervisor()
     sup.handle_signals()
     try:

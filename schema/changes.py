@@ -2,8 +2,9 @@
 
 A change is *breaking* when stored documents or existing clients could stop working:
 removing a collection, field or enum value; changing a field's type, key, shard key or vector
-dimensions; making a field non-null (old documents may lack it); adding @unique to an existing
-field (old documents were never checked). Everything else (new collections, nullable fields,
+dimensions; making a field non-null (old documents may lack it) or nullable (clients may get
+nulls they do not expect); adding @unique to an existing field (old documents were never
+checked). Everything else (new collections, nullable fields,
 enum values, indexes, descriptions, dropping @unique or @index) applies live.
 """
 
@@ -137,6 +138,8 @@ def _diff_fields(
             )
         if f.vector != after.vector and f.vector is not None:
             changes.append(Change(path, "@vector settings changed", True))
+        elif after.vector is not None and f.vector is None:
+            changes.append(Change(path, "@vector added", False))
         if f.reference != after.reference:
             changes.append(Change(path, "@reference changed", f.reference is not None))
         if f.index != after.index:

@@ -2,9 +2,10 @@
 
 Durability. The database runs in WAL mode. With `synchronous="NORMAL"` (the default) a commit
 survives a crash or kill of the process, but a power loss or OS crash may lose the last commits
-(the WAL is not fsynced at each commit); the replicas on other hosts hold those writes and
-repair brings them back. With `synchronous="FULL"` every commit is fsynced and survives power
-loss too, at a lower commit rate.
+(the WAL is not fsynced at each commit); the replicas on other hosts hold those writes, and
+QUORUM/ALL reads copy them back (anti-entropy that repairs unread data comes later). With
+`synchronous="FULL"` every commit is fsynced and survives power loss too, at a lower commit
+rate.
 
 Layout. `collections` keeps each collection's descriptor; each collection has a table
 `"c:<name>"` whose `id` is a stable int64 row id (the vector index id, never reused); deleted

@@ -146,7 +146,7 @@ def test_push_status_and_schema_evolution(tmp_path: Path) -> None:
         bad.write_text('type Note @collection @key(fields: "id") {\n  id: ID!\n  text: Strng\n}')
         result = shardgate("push", "notes", str(bad), "--gateway", gateway)
         assert result.returncode == 1
-        assert "notes.graphql:3:" in result.stderr and 'did you mean "String"' in result.stderr
+        assert "bad.graphql:3:9:" in result.stderr and 'did you mean "String"' in result.stderr
 
         # Another service may not define a type this one owns.
         clash = tmp_path / "clash.graphql"
@@ -176,3 +176,34 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert "cannot reach the gateway" in result.stderr and "Traceback" not in result.stderr
     result = shardgate("push", "x", str(tmp_path / "missing.graphql"))
     assert result.returncode != 0 and "cannot read" in result.stderr
+
+
+def test_up_refuses_a_bad_layout_before_recording_it(tmp_path: Path) -> None:
+    result = shardgate(
+        "up",
+        "--port",
+        str(free_port()),
+        "--data",
+        str(tmp_path),
+        "--shards",
+        "2",
+        "--replication",
+        "3",
+    )
+    assert result.returncode != 0 and "--replication 3 needs between 1 and 2" in result.stderr
+    assert not (tmp_path / "cluster.json").exists()
+
+
+def test_status_and_push_default_to_the_configured_port(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "shardgate.toml"
+    config.write_text(f"[gateway]\nport = {port}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(config), "status"],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert f"127.0.0.1:{port}/admin/status" in result.stderr
