@@ -75,6 +75,16 @@ class StoreGateway:
             await self._push_directory(self.settings.services)
         self.ready.set()
 
+    async def follow_registry(self) -> None:
+        """Load, then keep taking up schema pushes made through other gateways."""
+        await self.load()
+        while True:
+            await asyncio.sleep(self.settings.registry_poll)
+            try:
+                await self.registry.refresh()
+            except ShardError as e:
+                log.warning("registry refresh failed (%s); serving the schema we have", e)
+
     async def close(self) -> None:
         await self.client.close()
 
@@ -125,7 +135,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await gw.start()
-        loading = asyncio.create_task(gw.load())
+        loading = asyncio.create_task(gw.follow_registry())
         try:
             yield
         finally:

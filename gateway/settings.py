@@ -12,6 +12,7 @@ host = "127.0.0.1"
 port = 4000
 services = "examples"          # every <service>.graphql in it is loaded at start
 max_request_bytes = 33554432   # larger GraphQL request bodies get HTTP 413
+registry_poll = 2.0            # seconds between looks for schemas pushed through other gateways
 
 [store]
 max_document_bytes = 1048576
@@ -58,6 +59,7 @@ class GatewaySettings:
     store: StoreSettings = field(default_factory=StoreSettings)
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
+    registry_poll: float = 2.0  # seconds between looks for schemas pushed elsewhere
 
 
 @dataclass(frozen=True)

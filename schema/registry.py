@@ -72,18 +72,31 @@ class Registry:
     async def load(self) -> None:
         """Read every stored service; one that no longer parses is logged and left out."""
         await self.client.ensure_collections([_SYSTEM_DESCRIPTOR])
-        docs = await self.client.query(SYSTEM_COLLECTION)
-        services: dict[str, ServiceSchema] = {}
-        for doc in docs:
-            name = doc["service"]
-            try:
-                services[name] = parse_service(name, doc["sdl"], f"{name}.graphql")
-            except SchemaErrors as e:
-                log.error("stored schema of service %s no longer loads:\n%s", name, e)
-        await self.client.ensure_collections(
-            [descriptor(s.service, c) for s in services.values() for c in s.collections]
-        )
-        self._swap(services)
+        await self.refresh()
+
+    async def refresh(self) -> bool:
+        """Take up what other gateways pushed (polled: gateways share nothing but the store).
+        Returns whether anything changed."""
+        async with self._lock:
+            docs = await self.client.query(SYSTEM_COLLECTION)
+            stored = {doc["service"]: doc["sdl"] for doc in docs}
+            if self.version and stored == {n: s.sdl for n, s in self.services.items()}:
+                return False
+            services: dict[str, ServiceSchema] = {}
+            for name, sdl in stored.items():
+                current = self.services.get(name)
+                if current is not None and current.sdl == sdl:
+                    services[name] = current
+                    continue
+                try:
+                    services[name] = parse_service(name, sdl, f"{name}.graphql")
+                except SchemaErrors as e:
+                    log.error("stored schema of service %s no longer loads:\n%s", name, e)
+            await self.client.ensure_collections(
+                [descriptor(s.service, c) for s in services.values() for c in s.collections]
+            )
+            self._swap(services)
+            return True
 
     async def push(self, service: str, sdl: str, source: str | None = None) -> PushReport:
         async with self._lock:

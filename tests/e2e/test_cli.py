@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.cluster import EXAMPLES, REPO
+from tests.support.cluster import EXAMPLES, REPO, Cluster
 from tests.support.ports import free_port
 from tests.support.processes import ManagedProcess, start_process
 
@@ -207,3 +207,27 @@ def test_status_and_push_default_to_the_configured_port(tmp_path: Path) -> None:
         check=False,
     )
     assert f"127.0.0.1:{port}/admin/status" in result.stderr
+
+
+def test_a_push_reaches_every_gateway(tmp_path: Path) -> None:
+    from tests.support.cluster import running_cluster
+
+    with running_cluster(tmp_path, services=None) as c:
+        second = Cluster(c.data, c.replication, c.shard_ports, free_port())
+        try:
+            second.start_gateway()
+            sdl = 'type Memo @collection @key(fields: "id") { id: ID! text: String }'
+            resp = c.http.post(
+                c.url + "/admin/services/memos", content=sdl, headers={"content-type": "text/plain"}
+            )
+            assert resp.status_code == 200, resp.text
+            query = 'mutation { insertMemo(object: {id: "m1", text: "hi"}) { id } }'
+            assert second.gateway is not None
+            second.gateway.wait_until(
+                lambda: "errors" not in second.post(query),
+                "the second gateway serves memos",
+                15,
+            )
+            assert c.graphql('{ memo(id: "m1") { text } }') == {"memo": {"text": "hi"}}
+        finally:
+            second.close()
