@@ -35,6 +35,7 @@ from schema.store import CollectionStore, StoreLimits
 from shards.client import ClusterClient
 from shards.errors import ShardError
 from shards.ring import Ring
+from shards.ring_identity import RingMismatch, check_ring
 
 log = logging.getLogger("shardgate.gateway")
 
@@ -58,6 +59,7 @@ class StoreGateway:
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
         self.ready = asyncio.Event()
+        self.fatal: str | None = None  # why this gateway refuses to serve
 
     async def start(self) -> None:
         await self.client.start()
@@ -66,8 +68,13 @@ class StoreGateway:
         """Load the registry (retrying while shards are unreachable), then the services dir."""
         while True:
             try:
+                await check_ring(self.client)
                 await self.registry.load()
                 break
+            except RingMismatch as e:
+                self.fatal = str(e)
+                log.error("%s", e)
+                raise
             except ShardError as e:
                 log.warning("registry not loaded yet (%s); retrying", e)
                 await asyncio.sleep(retry_every)
@@ -174,6 +181,8 @@ def build_app(settings: GatewaySettings) -> Starlette:
             for s, st in gw.client.states.items()
         }
         ready = gw.ready.is_set()
+        if gw.fatal is not None:
+            return _json({"status": "refused", "error": gw.fatal}, 503)
         body = {
             "status": "ok" if ready else "starting",
             "shards": states,

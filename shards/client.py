@@ -121,10 +121,17 @@ class ClusterClient:
             state = self.states[shard]
             was_alive = state.alive
             try:
-                await self.call(shard, "GET", "/health", None, mark=False)
+                health = await self.call(shard, "GET", "/health", None, mark=False)
             except ShardUnavailable as e:
                 state.alive, state.error = False, str(e)
             else:
+                if health.get("id") != shard:  # a wrong --shard ID=URL would misroute
+                    state.alive = False
+                    state.error = (
+                        f"{state.url} answers as shard {health.get('id')!r}, not {shard!r}"
+                    )
+                    state.checked_at = self._monotonic()
+                    return
                 # A shard that was down missed collection changes: replay them first.
                 if not was_alive and self._descriptors:
                     with contextlib.suppress(ShardUnavailable, BadRequest):

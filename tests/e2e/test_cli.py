@@ -231,3 +231,39 @@ def test_a_push_reaches_every_gateway(tmp_path: Path) -> None:
             assert c.graphql('{ memo(id: "m1") { text } }') == {"memo": {"text": "hi"}}
         finally:
             second.close()
+
+
+def test_a_gateway_with_another_ring_refuses_to_serve(tmp_path: Path) -> None:
+    from tests.support.cluster import running_cluster
+
+    with running_cluster(tmp_path, services=None) as c:
+        other = Cluster(c.data, 3, c.shard_ports, free_port())  # replication 3, not 2
+        swapped = dict(zip(c.shard_ports, reversed(list(c.shard_ports.values())), strict=True))
+        liar = Cluster(c.data, 2, swapped, free_port())  # ids bound to the wrong URLs
+        try:
+            other.start_gateway(wait=False)
+            liar.start_gateway(wait=False)
+            assert other.gateway is not None and liar.gateway is not None
+
+            def health(cluster: Cluster) -> dict:
+                try:
+                    return httpx.get(cluster.url + "/healthz", trust_env=False).json()
+                except httpx.HTTPError:
+                    return {}
+
+            other.gateway.wait_until(
+                lambda: health(other).get("status") == "refused",
+                "the gateway with another ring refuses",
+                30,
+            )
+            assert "replication 3" in health(other)["error"]
+            liar.gateway.wait_until(
+                lambda: "answers as shard" in str(health(liar).get("shards", {})),
+                "the gateway sees shards answering under other ids",
+                30,
+            )
+            shards = health(liar)["shards"]
+            assert "answers as shard 'shard-2', not 'shard-0'" in shards["shard-0"]["error"]
+        finally:
+            other.close()
+            liar.close()

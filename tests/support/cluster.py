@@ -64,14 +64,15 @@ class Cluster:
         proc.popen.wait(30)
         proc.stop()
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, *, wait: bool = True) -> None:
         layout = Layout(tuple(self.shard_ports), self.replication, VNODES)
         urls = {s: self.shard_url(s) for s in self.shard_ports}
         argv = gateway_argv(self.gateway_port, urls, layout, self.services)
         self.gateway = start_process(argv, name="gateway", cwd=REPO)
-        self.gateway.wait_for_http(
-            self.url + "/healthz", timeout=START_TIMEOUT, accept=lambda status: status == 200
-        )
+        if wait:
+            self.gateway.wait_for_http(
+                self.url + "/healthz", timeout=START_TIMEOUT, accept=lambda status: status == 200
+            )
 
     def stop(self) -> None:
         if self.gateway is not None:
