@@ -15,9 +15,9 @@ from shards.ring import Ring
 DESCRIPTOR = {"name": "t.Doc", "key": "id", "shard_key": "id", "indexes": [], "unique": []}
 
 
-def fake_shard(query_status: int, calls: list[str]) -> web.Application:
+def fake_shard(name: str, query_status: int, calls: list[str]) -> web.Application:
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"id": "x", "status": "ok"})
+        return web.json_response({"id": name, "status": "ok"})
 
     async def ok(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -40,7 +40,7 @@ async def shards() -> AsyncIterator[tuple[dict[str, str], dict[str, list[str]]]]
     calls: dict[str, list[str]] = {"good": [], "bad": []}
     runners, urls = [], {}
     for name, status in (("good", 200), ("bad", 500)):
-        runner = web.AppRunner(fake_shard(status, calls[name]))
+        runner = web.AppRunner(fake_shard(name, status, calls[name]))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
