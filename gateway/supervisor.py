@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 GRACE_SECONDS = 10.0
@@ -104,14 +104,30 @@ def wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = START
     raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
 
 
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen[bytes]
+    restarts: list[float] = field(default_factory=list)  # monotonic times of restarts
+
+
 class Supervisor:
-    def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    """Starts children, restarts one that crashes (same command, port and data), and stops
+    all of them together. A child that crashes more than MAX_RESTARTS times within
+    RESTART_WINDOW seconds is given up on, and the whole cluster stops."""
+
+    MAX_RESTARTS = 5
+    RESTART_WINDOW = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.children: list[Child] = []
         self._stopping = False
+        self._clock = clock
 
     def spawn(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(list(argv), preexec_fn=_die_with_parent)
-        self.children.append((name, proc))
+        self.children.append(Child(name, list(argv), proc))
         return proc
 
     def handle_signals(self) -> None:
@@ -122,23 +138,43 @@ class Supervisor:
         signal.signal(signal.SIGTERM, on_signal)
 
     def wait(self) -> int:
-        """Block until a signal or a child's death; returns the exit code for `up`."""
+        """Block until a signal, or a child that keeps crashing; the exit code for `up`."""
         while not self._stopping:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    print(
-                        f"shardgate: {name} exited with code {proc.returncode}; stopping",
-                        file=sys.stderr,
-                    )
+            for child in self.children:
+                crashed = child.proc.poll() is not None and not self._stopping
+                if crashed and not self._restart(child):
                     self.stop()
                     return 1
             time.sleep(0.2)  # liveness poll of the children
         self.stop()
         return 0
 
+    def _restart(self, child: Child) -> bool:
+        now = self._clock()
+        child.restarts = [t for t in child.restarts if now - t < self.RESTART_WINDOW]
+        code = child.proc.returncode
+        if len(child.restarts) >= self.MAX_RESTARTS:
+            print(
+                f"shardgate: {child.name} exited with code {code} "
+                f"{len(child.restarts) + 1} times within {self.RESTART_WINDOW:.0f}s; "
+                "stopping everything",
+                file=sys.stderr,
+                flush=True,
+            )
+            return False
+        print(
+            f"shardgate: {child.name} exited with code {code}; restarting it",
+            file=sys.stderr,
+            flush=True,
+        )
+        child.restarts.append(now)
+        child.proc = subprocess.Popen(child.argv, preexec_fn=_die_with_parent)
+        return True
+
     def stop(self) -> None:
         # Gateway first (started last), so no request meets a stopped shard.
-        for _name, proc in reversed(self.children):
+        for child in reversed(self.children):
+            proc = child.proc
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)

@@ -60,8 +60,9 @@ class Cluster:
     def cpu_seconds(self) -> dict[str, float]:
         """User+system CPU seconds used so far: the gateway, all shards, and this process."""
         used = {"gateway": 0.0, "shards": 0.0, "client": time.process_time()}
-        for name, proc in self.supervisor.children:
-            used["gateway" if name == "gateway" else "shards"] += _process_cpu(proc.pid)
+        for child in self.supervisor.children:
+            kind = "gateway" if child.name == "gateway" else "shards"
+            used[kind] += _process_cpu(child.proc.pid)
         return used
 
 

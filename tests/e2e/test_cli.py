@@ -267,3 +267,45 @@ def test_a_gateway_with_another_ring_refuses_to_serve(tmp_path: Path) -> None:
         finally:
             other.close()
             liar.close()
+
+
+def test_up_restarts_a_crashed_shard(tmp_path: Path) -> None:
+    port = free_port()
+    up = start_up(tmp_path, port, "--services", str(EXAMPLES))
+    try:
+        post(
+            port,
+            'mutation { insertProduct(object: {id: "r1", sku: "R1", name: "Kept", '
+            "price: 1, stock: 1}) { id } }",
+        )
+        found = subprocess.run(
+            ["pgrep", "-g", str(up.pid), "-f", "gateway shard --id shard-1"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        [victim] = [int(p) for p in found.stdout.split()]
+        os.kill(victim, signal.SIGKILL)
+        up.wait_for_line("shard-1 exited with code -9; restarting it", stream="stderr")
+
+        def restarted() -> bool:
+            again = subprocess.run(
+                ["pgrep", "-g", str(up.pid), "-f", "gateway shard --id shard-1"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
+            return bool(again) and int(again[0]) != victim
+
+        up.wait_until(restarted, "a new shard-1 process", 30)
+        up.wait_until(
+            lambda: (
+                post(port, '{ product(id: "r1", consistency: ALL) { name } }')
+                == {"data": {"product": {"name": "Kept"}}}
+            ),
+            "the cluster serves ALL reads again",
+            30,
+        )
+        assert up.returncode is None  # the cluster kept running
+    finally:
+        up.stop()
