@@ -45,7 +45,7 @@ class ShardSettings:
     host: str = "127.0.0.1"
     port: int
     synchronous: Synchronous = "NORMAL"
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024 * 1024  # above the gateway's 32 MiB request limit
 
     def __post_init__(self) -> None:
         # The id names a directory: keep it to a safe, single path segment.
