@@ -98,6 +98,27 @@ class _Op:
     if_absent: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One applied change as the change log records it (bodies as JSON text)."""
+
+    seq: int
+    collection: str
+    key: str
+    op: Literal["insert", "update", "delete"]
+    version: int
+    origin: str
+    before: str | None
+    after: str | None
+    ts: int
+
+
+# Runs on the writer thread inside the transaction that applies the changes: whatever it
+# writes commits or rolls back with them (a trigger's outbox rows). Raising rolls back.
+TransactionHook = Callable[[sqlite3.Connection, Sequence[Change]], None]
+# Runs on the event loop once the changes are committed (vector indexes, delivery wake-ups).
+CommitHook = Callable[[Sequence[Change]], None]
+
 _Kind = Literal["write", "claim", "release", "ensure"]
 _Claim = tuple[str, str, str, str, str | None]  # collection, field, value, key, replace
 
@@ -130,6 +151,8 @@ class ShardStorage:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.transactions = 0  # write groups committed: shows how well commits coalesce
+        self._transaction_hooks: list[TransactionHook] = []
+        self._commit_hooks: list[CommitHook] = []
         self._explains = 0
 
     @classmethod
@@ -235,10 +258,18 @@ class ShardStorage:
                 size += len(nxt.items)
             await self._commit_group(group)
 
+    def add_transaction_hook(self, hook: TransactionHook) -> None:
+        self._transaction_hooks.append(hook)
+
+    def add_commit_hook(self, hook: CommitHook) -> None:
+        self._commit_hooks.append(hook)
+
     async def _commit_group(self, group: list[_Job]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            outcomes, added = await loop.run_in_executor(self._thread, self._transaction, group)
+            outcomes, added, changes = await loop.run_in_executor(
+                self._thread, self._transaction, group
+            )
         except Exception as exc:
             if len(group) > 1:  # find the culprit: the others must not fail with it
                 for job in group:
@@ -250,21 +281,32 @@ class ShardStorage:
             return
         self.transactions += 1
         self._collections.update(added)  # visible to validation only once committed
+        if changes:
+            for hook in self._commit_hooks:
+                try:
+                    hook(changes)
+                except Exception:  # committed is committed: a hook must not fail writers
+                    log.exception("commit hook failed")
         for job, outcome in zip(group, outcomes, strict=True):
             if not job.future.done():  # the caller may have gone away
                 job.future.set_result(outcome)
 
     # -- the transaction, on the writer thread --------------------------------------------
 
-    def _transaction(self, group: list[_Job]) -> tuple[list[Any], dict[str, CollectionDescriptor]]:
+    def _transaction(
+        self, group: list[_Job]
+    ) -> tuple[list[Any], dict[str, CollectionDescriptor], list[Change]]:
         db = self._writer
         outcomes: list[Any] = [None] * len(group)
         added: dict[str, CollectionDescriptor] = {}
+        changes: list[Change] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             writes = [i for i, job in enumerate(group) if job.kind == "write"]
             if writes:  # all writes of the group as one batch, then split per caller
-                results = self._apply_writes([op for i in writes for op in group[i].items])
+                results, changes = self._apply_writes([op for i in writes for op in group[i].items])
+                for hook in self._transaction_hooks:
+                    hook(db, changes)
                 for i in writes:
                     n = len(group[i].items)
                     outcomes[i], results = results[:n], results[n:]
@@ -286,9 +328,9 @@ class ShardStorage:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return outcomes, added
+        return outcomes, added, changes
 
-    def _apply_writes(self, ops: list[_Op]) -> list[WriteResult]:
+    def _apply_writes(self, ops: list[_Op]) -> tuple[list[WriteResult], list[Change]]:
         db = self._writer
         keys: dict[str, set[str]] = {}
         for op in ops:
@@ -348,7 +390,12 @@ class ShardStorage:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             changes,
         )
-        return results
+        if not changes:
+            return results, []
+        # One writer, one transaction: the rows just added hold the last len(changes) seqs.
+        [(last,)] = db.execute("SELECT max(seq) FROM changelog").fetchall()
+        first = last - len(changes) + 1
+        return results, [Change(first + i, *row) for i, row in enumerate(changes)]
 
     def _apply_claim(self, claim: _Claim) -> ClaimResult:
         collection, field, value, key, replace = claim

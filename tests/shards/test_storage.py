@@ -449,3 +449,49 @@ def test_clock_counter_overflow_carries_into_time() -> None:
     versions = [clock.tick() for _ in range(70_000)]
     assert all(a < b for a, b in itertools.pairwise(versions))
     assert version_ms(versions[-1]) == 2  # ran a millisecond ahead of the wall
+
+
+async def test_hooks_see_each_applied_change_with_its_changelog_seq(
+    storage: ShardStorage, db_path: Path
+) -> None:
+    seen: list[tuple[int, str, str]] = []
+    storage.add_commit_hook(lambda changes: seen.extend((c.seq, c.key, c.op) for c in changes))
+    await storage.write([put("a", {}, 1), put("b", {}, 1), put("a", {"n": 1}, 2)])
+    await storage.write([put("a", {}, 1)])  # stale: no change, no hook call
+    await storage.write([delete("b", 3)])
+    assert seen == [(1, "a", "insert"), (2, "b", "insert"), (3, "a", "update"), (4, "b", "delete")]
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT seq, key FROM changelog ORDER BY seq").fetchall() == [
+            (1, "a"),
+            (2, "b"),
+            (3, "a"),
+            (4, "b"),
+        ]
+
+
+async def test_a_transaction_hook_commits_or_rolls_back_with_the_change(
+    storage: ShardStorage, db_path: Path
+) -> None:
+    def outbox(db: sqlite3.Connection, changes: Any) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS side(seq INTEGER)")
+        db.executemany("INSERT INTO side VALUES (?)", [(c.seq,) for c in changes])
+        if any(c.key == "boom" for c in changes):
+            raise RuntimeError("refused")
+
+    storage.add_transaction_hook(outbox)
+    await storage.write([put("a", {}, 1)])
+    with pytest.raises(RuntimeError):
+        await storage.write([put("boom", {}, 1)])
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT seq FROM side").fetchall() == [(1,)]
+    assert await storage.get("users.User", ["boom"]) == [None]
+    assert [key for key, *_ in changelog(db_path)] == ["a"]
+
+
+async def test_a_failing_commit_hook_does_not_fail_the_writer(storage: ShardStorage) -> None:
+    def broken(changes: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    storage.add_commit_hook(broken)
+    [result] = await storage.write([put("a", {}, 1)])
+    assert result["applied"]
