@@ -152,7 +152,7 @@ class CollectionStore:
         )
         current = found.get(key)
         before = None if current is None or current["deleted"] else current["body"]
-        await self._replace(before, doc, consistency)
+        await self._replace([(before, doc)], consistency)
         return doc
 
     async def update(self, key: str, changes: Doc, consistency: Consistency) -> Doc | None:
@@ -160,7 +160,7 @@ class CollectionStore:
         if before is None:
             return None
         after = self._checked({**before, **changes}, before)
-        await self._replace(before, after, consistency)
+        await self._replace([(before, after)], consistency)
         return after
 
     async def update_where(
@@ -169,18 +169,8 @@ class CollectionStore:
         befores = await self.find(where, consistency=consistency)
         if not befores:
             return 0
-        afters = [self._checked({**b, **changes}, b) for b in befores]
-        claims = [c for b, a in zip(befores, afters, strict=True) for c in self._claims(a, b)]
-        await self.client.claim_unique(claims, consistency=consistency)
-        try:
-            await self._put(afters, consistency)
-        except BaseException:
-            await self.client.release_unique(claims)
-            raise
-        await self.client.release_unique(
-            [c for b, a in zip(befores, afters, strict=True) for c in self._claims(b, a)]
-        )
-        return len(afters)
+        await self._replace([(b, self._checked({**b, **changes}, b)) for b in befores], consistency)
+        return len(befores)
 
     async def delete(self, key: str, consistency: Consistency) -> Doc | None:
         before = await self.get(key, consistency)
@@ -203,16 +193,26 @@ class CollectionStore:
     def placement_of(self, doc: Doc) -> str:
         return _text(doc[self.collection.shard_key])
 
-    async def _replace(self, before: Doc | None, after: Doc, consistency: Consistency) -> None:
-        claims = self._claims(after, before)
+    async def _replace(
+        self, pairs: Sequence[tuple[Doc | None, Doc]], consistency: Consistency
+    ) -> None:
+        """Write each `after` over its `before`: claim the unique values it gains first,
+        release the ones it drops once written."""
+        claims = [c for before, after in pairs for c in self._claims(after, before)]
         await self.client.claim_unique(claims, consistency=consistency)
         try:
-            await self._put([after], consistency)
+            await self._put([after for _, after in pairs], consistency)
         except BaseException:
             await self.client.release_unique(claims)
             raise
-        if before is not None:
-            await self.client.release_unique(self._claims(before, after))
+        await self.client.release_unique(
+            [
+                c
+                for before, after in pairs
+                if before is not None
+                for c in self._claims(before, after)
+            ]
+        )
 
     async def _put(
         self, docs: Sequence[Doc], consistency: Consistency, *, if_absent: bool = False
