@@ -191,3 +191,23 @@ def _npm_ci(npm: str) -> None:
             f"`npm ci` in {PEER_DIR} failed (exit {result.returncode}); check that the npm "
             f"registry is reachable, then run it by hand to see more.\n{result.stderr[-4000:]}"
         )
+
+
+def apollo_plan(supergraph: Path, operation: str, operation_name: str | None = None) -> str:
+    """Apollo's query plan for `operation` over the supergraph file, in its text form."""
+    peer_dir = ensure_installed()
+    with tempfile.NamedTemporaryFile("w", suffix=".graphql") as op:
+        op.write(operation)
+        op.flush()
+        argv = [_require_tool("node"), "plan.mjs", str(supergraph), op.name]
+        done = subprocess.run(
+            [*argv, *([operation_name] if operation_name else [])],
+            cwd=peer_dir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise ApolloPeerError(f"Apollo could not plan the operation: {done.stderr.strip()}")
+    return done.stdout.rstrip("\n")

@@ -1,0 +1,122 @@
+"""The query plan as data, and its text form (Apollo's queryPlanSerializer layout, so a plan
+can be diffed against Apollo's planner for the same supergraph and operation).
+
+    Fetch       one request to one subgraph: a root selection, or an `_entities` call whose
+                `requires` selection builds the representations from data already fetched
+    Flatten     run `node` at every object under `path` ("topProducts.@.seller"; @ = list items)
+    Sequence    children one after another (each may need the previous ones' data)
+    Parallel    children at the same time
+    Condition   `if_clause` when the boolean variable is true, else `else_clause`
+
+    QueryPlan {
+      Sequence {
+        Fetch(service: "products") {
+          {
+            topProducts {
+              __typename
+              upc
+            }
+          }
+        },
+        Flatten(path: "topProducts.@") {
+          Fetch(service: "inventory") {
+            {
+              ... on Product {
+                __typename
+                upc
+              }
+            } =>
+            {
+              ... on Product {
+                inStock
+              }
+            }
+          },
+        },
+      },
+    }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import SelectionSetNode, print_ast
+
+
+@dataclass(frozen=True)
+class Fetch:
+    service: str
+    selection: SelectionSetNode  # what to ask for (under `_entities` when `requires` is set)
+    requires: SelectionSetNode | None = None  # how to build each representation
+    operation_kind: str = "query"
+    variable_usages: tuple[str, ...] = ()
+    input_rewrites: tuple[tuple[str, str], ...] = ()  # (type condition, __typename to send)
+
+
+@dataclass(frozen=True)
+class Flatten:
+    path: tuple[str, ...]
+    node: PlanNode
+
+
+@dataclass(frozen=True)
+class Sequence:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    variable: str
+    if_clause: PlanNode | None = None
+    else_clause: PlanNode | None = None
+
+
+PlanNode = Fetch | Flatten | Sequence | Parallel | Condition
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    node: PlanNode | None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+
+def format_plan(plan: QueryPlan) -> str:
+    lines = ["QueryPlan {"]
+    if plan.node is not None:
+        lines += _node(plan.node, 1)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _node(node: PlanNode, depth: int) -> list[str]:
+    pad = "  " * depth
+    if isinstance(node, Fetch):
+        out = [f'{pad}Fetch(service: "{node.service}") {{']
+        if node.requires is not None:
+            out += _block(node.requires, depth + 1)
+            out[-1] += " =>"
+        out += _block(node.selection, depth + 1)
+        return [*out, f"{pad}}},"]
+    if isinstance(node, Flatten):
+        path = ".".join(node.path)
+        return [f'{pad}Flatten(path: "{path}") {{', *_node(node.node, depth + 1), f"{pad}}},"]
+    if isinstance(node, Sequence | Parallel):
+        name = type(node).__name__
+        inner = [line for child in node.nodes for line in _node(child, depth + 1)]
+        return [f"{pad}{name} {{", *inner, f"{pad}}},"]
+    out = [f"{pad}Condition(if: ${node.variable}) {{"]
+    for label, clause in (("Then", node.if_clause), ("Else", node.else_clause)):
+        if clause is not None:
+            out += [f"{pad}  {label} {{", *_node(clause, depth + 2), f"{pad}  }}"]
+    return [*out, f"{pad}}},"]
+
+
+def _block(selection: SelectionSetNode, depth: int) -> list[str]:
+    pad = "  " * depth
+    return [pad + line for line in print_ast(selection).splitlines()]
