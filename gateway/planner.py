@@ -1,0 +1,407 @@
+"""Query planning, first version: a greedy walk of the operation over the supergraph.
+
+Each selection is placed in the fetch group of the current subgraph when that subgraph can
+resolve it (its own field, or one a `@provides` above made local); otherwise the walk jumps:
+the current group selects `__typename` and a key the target subgraph accepts, and a child
+group fetches the field through `_entities` at the same response path. `@requires` fields are
+planned first, from the current position, and join the child's representations. A type the
+target does not have is reached through its `@interfaceObject` there.
+
+What it gives up for now (FEDERATION-PLANNING.md section 2, "a safe first version"): no cost
+comparison between alternatives (the current subgraph is always preferred, then the first
+subgraph that can resolve a field), no Condition nodes (@skip/@include travel inside fetches),
+no @defer, no internal aliases for conflicting field types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_abstract_type,
+    is_composite_type,
+    is_list_type,
+    visit,
+)
+from graphql.language import Visitor
+
+from gateway.errors import GatewayError
+from gateway.plan import Fetch, Flatten, Parallel, PlanNode, QueryPlan
+from gateway.plan import Sequence as SequenceNode
+from gateway.selections import Selections, parse_field_set
+from gateway.supergraph import Supergraph
+
+
+class PlanningError(GatewayError):
+    """The operation cannot be planned over this supergraph."""
+
+
+@dataclass(eq=False)
+class Group:
+    service: str
+    path: tuple[str, ...]  # where its results merge ("@" for list items); () at the root
+    entity: str | None  # the type of its `_entities` call; None for a root fetch
+    selections: Selections = field(default_factory=Selections)
+    requires: Selections = field(default_factory=Selections)  # inside `... on entity`
+    parents: list[Group] = field(default_factory=list)
+
+    def fetch(self, kind: str) -> Fetch:
+        if self.entity is None:
+            selection = self.selections.to_ast()
+            return Fetch(self.service, selection, None, kind, _variables(selection))
+        outer = Selections()
+        outer.fragment(self.entity).merge(self.selections)
+        requires = Selections()
+        requires.fragment(self.entity).merge(self.requires)
+        selection = outer.to_ast()
+        return Fetch(self.service, selection, requires.to_ast(), "query", _variables(selection))
+
+
+class Planner:
+    def __init__(self, supergraph: Supergraph) -> None:
+        self.sg = supergraph
+        self.schema: GraphQLSchema = supergraph.schema
+
+    def plan(self, document: DocumentNode, operation_name: str | None = None) -> QueryPlan:
+        operation = _operation(document, operation_name)
+        self._fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self._groups: list[Group] = []
+        root_type = self.schema.get_root_type(operation.operation)
+        if root_type is None:
+            raise PlanningError(f"the supergraph has no {operation.operation.value} type")
+        roots: list[Group] = []
+        mutation = operation.operation == OperationType.MUTATION
+        for selection in self._flatten(operation.selection_set.selections, root_type.name):
+            assert isinstance(selection, FieldNode)
+            if selection.name.value == "__typename":
+                continue  # the root's __typename is filled in when shaping the response
+            graphs = self.sg.field_graphs(root_type.name, selection.name.value)
+            if not graphs:
+                raise PlanningError(f"no subgraph resolves {root_type.name}.{selection.name.value}")
+            # Queries share one fetch per subgraph; mutations run in order, merging only
+            # consecutive fields of one subgraph.
+            if mutation:
+                group = roots[-1] if roots and roots[-1].service == graphs[0] else None
+            else:
+                group = next((g for g in roots if g.service in graphs), None)
+            if group is None:
+                group = self._group(graphs[0], (), None, [])
+                roots.append(group)
+            self._field(group, group.selections, root_type.name, selection, (), frozenset())
+        kind = operation.operation.value
+        if any(len(g.parents) > 1 for g in self._groups):
+            return QueryPlan(self._waves(kind))
+        nodes = [self._node(g, kind) for g in roots]
+        if not nodes:
+            return QueryPlan(None)
+        if len(nodes) == 1:
+            return QueryPlan(nodes[0])
+        return QueryPlan(SequenceNode(tuple(nodes)) if mutation else Parallel(tuple(nodes)))
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    def _selections(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        selections: Iterable[SelectionNode],
+        path: tuple[str, ...],
+        provided: frozenset[str],
+    ) -> None:
+        # Fields before fragments, as Apollo walks them: plans (and their order) then match.
+        for selection in sorted(selections, key=lambda s: not isinstance(s, FieldNode)):
+            if isinstance(selection, FieldNode):
+                self._field(group, at, parent, selection, path, provided)
+                continue
+            condition, directives, inner = self._fragment_parts(selection, parent)
+            if condition == parent and not directives:
+                self._selections(group, at, parent, inner, path, provided)
+                continue
+            if group.service not in self.sg.type_graphs(condition) and not self._is_interface(
+                condition
+            ):
+                raise PlanningError(
+                    f"a fragment on {condition} below {parent} in subgraph {group.service} "
+                    "is not supported yet"
+                )
+            self._selections(
+                group, at.fragment(condition, directives), condition, inner, path, provided
+            )
+
+    def _field(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        node: FieldNode,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+    ) -> None:
+        name = node.name.value
+        if name == "__typename":
+            at.field(name, node.alias.value if node.alias else None, composite=False)
+            return
+        gql_type = self.schema.get_type(parent)
+        definition = gql_type.fields[name]  # type: ignore[union-attr]
+        graphs = self.sg.field_graphs(parent, name)
+        local = group.service in graphs or name in provided
+        if local and not self._needs_elsewhere(group.service, parent, name):
+            self._local(group, at, parent, node, path, provided, definition.type)
+            return
+        if not graphs:
+            raise PlanningError(f"no subgraph resolves {parent}.{name}")
+        self._jump(group, at, parent, node, path, provided, graphs)
+
+    def _local(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        node: FieldNode,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+        field_type: object,
+    ) -> None:
+        name = node.name.value
+        named = get_named_type(field_type)  # type: ignore[arg-type]
+        composite = is_composite_type(named)
+        selected = at.field(
+            name,
+            node.alias.value if node.alias else None,
+            node.arguments,
+            node.directives,
+            composite=composite,
+        )
+        if not composite or node.selection_set is None:
+            return
+        assert selected.sub is not None
+        response = node.alias.value if node.alias else name
+        child_path = (*path, response, *("@",) * _list_depth(field_type))
+        join = self.sg.field_join(parent, name, group.service)
+        child_provided = (
+            frozenset(
+                f.name.value  # type: ignore[attr-defined]
+                for f in parse_field_set(join.provides).selections
+            )
+            if join is not None and join.provides
+            else frozenset()
+        )
+        if is_abstract_type(named):
+            selected.sub.field("__typename", composite=False)
+        self._selections(
+            group,
+            selected.sub,
+            named.name,
+            node.selection_set.selections,
+            child_path,
+            child_provided,
+        )
+
+    def _jump(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        node: FieldNode,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+        graphs: Sequence[str],
+    ) -> None:
+        name = node.name.value
+        existing = {g.service for g in self._groups if g.path == path and group in g.parents}
+        target = next((g for g in graphs if g in existing), graphs[0])
+        entity, key = self._entry(group.service, parent, target, name)
+        # The current group must hand over __typename and the key, which lead its selection.
+        at.field("__typename", composite=False)
+        key_set = parse_field_set(key)
+        self._selections(group, at, parent, key_set.selections, path, provided)
+        at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
+        child = self._child(target, path, entity, group)
+        child.requires.field("__typename", composite=False)
+        _add(child.requires, key_set.selections)
+        join = self.sg.field_join(parent, name, target)
+        if join is not None and join.requires:
+            required = parse_field_set(join.requires)
+            before = len(self._groups)
+            self._selections(group, at, parent, required.selections, path, provided)
+            for helper in self._groups[before:]:  # groups that fetch parts of the requirement
+                if helper is not child and helper not in child.parents:
+                    child.parents.append(helper)
+            _add(child.requires, required.selections)
+        # The target resolves the field, its requirements ride in the representations.
+        owner = self.schema.get_type(entity)
+        definition = owner.fields[name]  # type: ignore[union-attr]
+        self._local(child, child.selections, entity, node, path, frozenset(), definition.type)
+
+    def _needs_elsewhere(self, service: str, parent: str, name: str) -> bool:
+        """Whether the field's @requires in `service` names fields `service` cannot resolve
+        (then they are fetched elsewhere and the field is asked for through `_entities`)."""
+        join = self.sg.field_join(parent, name, service)
+        if join is None or not join.requires:
+            return False
+        required = parse_field_set(join.requires).selections
+        return not all(
+            service in self.sg.field_graphs(parent, f.name.value)  # type: ignore[attr-defined]
+            for f in required
+        )
+
+    def _entry(self, source: str, parent: str, target: str, field_name: str) -> tuple[str, str]:
+        """The entity type and key to enter `target` with, from an object of `parent`."""
+        candidates = [parent]
+        if target not in self.sg.type_graphs(parent):  # reachable through an @interfaceObject
+            candidates = [
+                i
+                for i in self._interfaces(parent)
+                if any(j.graph == target and j.interface_object for j in self.sg.types.get(i, ()))
+            ]
+        for entity in candidates:
+            for key in self.sg.keys(entity, target):
+                fields = [
+                    f.name.value
+                    for f in parse_field_set(key).selections  # type: ignore[attr-defined]
+                ]
+                if all(source in self.sg.field_graphs(parent, f) for f in fields):
+                    return entity, key
+        raise PlanningError(
+            f"cannot reach {parent}.{field_name} in subgraph {target} from subgraph {source}: "
+            "no key of it that the first can supply"
+        )
+
+    # -- groups and plan nodes --------------------------------------------------------------
+
+    def _group(
+        self, service: str, path: tuple[str, ...], entity: str | None, parents: list[Group]
+    ) -> Group:
+        group = Group(service, path, entity, parents=list(parents))
+        self._groups.append(group)
+        return group
+
+    def _child(self, service: str, path: tuple[str, ...], entity: str, parent: Group) -> Group:
+        for g in self._groups:
+            if (g.service, g.path, g.entity) == (service, path, entity) and parent in g.parents:
+                return g
+        return self._group(service, path, entity, [parent])
+
+    def _node(self, group: Group, kind: str) -> PlanNode:
+        fetch = group.fetch(kind)
+        node: PlanNode = Flatten(group.path, fetch) if group.path else fetch
+        children = [g for g in self._groups if g.parents and g.parents[0] is group]
+        if not children:
+            return node
+        after = [self._node(c, "query") for c in children]
+        if len(after) > 1:
+            return SequenceNode((node, Parallel(tuple(after))))
+        # A sequence directly inside a sequence is spliced into it, as Apollo prints plans.
+        rest = after[0].nodes if isinstance(after[0], SequenceNode) else (after[0],)
+        return SequenceNode((node, *rest))
+
+    def _waves(self, kind: str) -> PlanNode:
+        """Kahn's algorithm: each wave of groups whose parents are done runs in parallel. Used
+        when a group waits on several others (a @requires fetched from several subgraphs)."""
+        done: set[int] = set()
+        waves: list[PlanNode] = []
+        while len(done) < len(self._groups):
+            ready = [
+                g
+                for g in self._groups
+                if id(g) not in done and all(id(p) in done for p in g.parents)
+            ]
+            nodes: list[PlanNode] = []
+            for g in ready:
+                fetch = g.fetch(kind if not g.parents else "query")
+                nodes.append(Flatten(g.path, fetch) if g.path else fetch)
+            waves.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
+            done |= {id(g) for g in ready}
+        return waves[0] if len(waves) == 1 else SequenceNode(tuple(waves))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _fragment_parts(
+        self, selection: SelectionNode, parent: str
+    ) -> tuple[str, tuple, Sequence[SelectionNode]]:
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = self._fragments[selection.name.value]
+            return (
+                fragment.type_condition.name.value,
+                tuple(selection.directives or ()),
+                fragment.selection_set.selections,
+            )
+        assert isinstance(selection, InlineFragmentNode)
+        condition = selection.type_condition.name.value if selection.type_condition else parent
+        return condition, tuple(selection.directives or ()), selection.selection_set.selections
+
+    def _flatten(self, selections: Iterable[SelectionNode], parent: str) -> list[SelectionNode]:
+        """Root selections with fragments (on the root type) spread out."""
+        out: list[SelectionNode] = []
+        for s in selections:
+            if isinstance(s, FieldNode):
+                out.append(s)
+            else:
+                _, _, inner = self._fragment_parts(s, parent)
+                out += self._flatten(inner, parent)
+        return out
+
+    def _interfaces(self, type_name: str) -> list[str]:
+        return [i.name for i in getattr(self.schema.get_type(type_name), "interfaces", ())]
+
+    def _is_interface(self, type_name: str) -> bool:
+        return is_abstract_type(self.schema.get_type(type_name))
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None:
+        operations = [o for o in operations if o.name and o.name.value == name]
+    if len(operations) != 1:
+        raise PlanningError(
+            f"no operation named {name!r}"
+            if name
+            else f"give operationName: the document has {len(operations)} operations"
+        )
+    return operations[0]
+
+
+def _list_depth(field_type: object) -> int:
+    depth, t = 0, get_nullable_type(field_type)  # type: ignore[arg-type]
+    while is_list_type(t):
+        depth += 1
+        t = get_nullable_type(t.of_type)
+    return depth
+
+
+def _add(into: Selections, selections: Iterable[SelectionNode]) -> None:
+    for s in selections:
+        if isinstance(s, FieldNode):
+            sub = s.selection_set
+            selected = into.field(s.name.value, composite=sub is not None)
+            if sub is not None and selected.sub is not None:
+                selected.sub.field("__typename", composite=False)
+                _add(selected.sub, sub.selections)
+
+
+def _variables(node: object) -> tuple[str, ...]:
+    names: list[str] = []
+
+    class Collect(Visitor):
+        def enter_variable(self, variable: VariableNode, *_: object) -> None:
+            if variable.name.value not in names:
+                names.append(variable.name.value)
+
+    visit(node, Collect())  # type: ignore[arg-type]
+    return tuple(names)
