@@ -72,6 +72,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--services", type=Path)
     serve.set_defaults(run=_serve)
 
+    gateway = sub.add_parser("gateway", help="serve a federation supergraph over HTTP subgraphs")
+    gateway.add_argument("--supergraph", type=Path, required=True, metavar="FILE")
+    gateway.add_argument("--port", type=int, default=4000)
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument(
+        "--subgraph-url",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="serve subgraph NAME from URL instead of the supergraph's",
+    )
+    gateway.set_defaults(run=_gateway)
+
+    plan = sub.add_parser("plan", help="print the query plan of an operation")
+    plan.add_argument("--supergraph", type=Path, required=True, metavar="FILE")
+    plan.add_argument("operation", type=Path, metavar="QUERY.graphql")
+    plan.add_argument("--operation-name")
+    plan.set_defaults(run=_plan)
+
     push = sub.add_parser("push", help="register or evolve a service schema")
     push.add_argument("service")
     push.add_argument("file", type=Path)
@@ -153,6 +172,54 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         services=args.services or g.services,
     )
     serve_gateway(gateway)
+    return 0
+
+
+def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    import uvicorn
+
+    from gateway.errors import GatewayError
+    from gateway.federated_app import FederatedSettings, build_federated_app
+    from gateway.server import uvicorn_options
+
+    overrides = {}
+    for item in args.subgraph_url:
+        name, sep, url = item.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise SystemExit(f"--subgraph-url {item!r}: expected NAME=http://HOST:PORT/PATH")
+        overrides[name] = url
+    federated = FederatedSettings(
+        args.supergraph, args.host, args.port, overrides, timeout=settings.gateway.store.timeout * 6
+    )
+    try:
+        app = build_federated_app(federated)
+    except (OSError, GatewayError) as e:
+        raise SystemExit(f"{args.supergraph}: {e}") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options())
+    return 0
+
+
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from graphql import GraphQLError, parse, validate
+
+    from gateway.api_schema import api_schema
+    from gateway.errors import GatewayError
+    from gateway.plan import format_plan
+    from gateway.planner import Planner
+    from gateway.supergraph import load_supergraph
+
+    try:
+        supergraph = load_supergraph(args.supergraph.read_text())
+        document = parse(args.operation.read_text())
+        problems = validate(api_schema(supergraph), document)
+        if problems:
+            raise SystemExit("\n".join(f"{args.operation}: {p.message}" for p in problems))
+        print(format_plan(Planner(supergraph).plan(document, args.operation_name)))
+    except (OSError, GatewayError, GraphQLError) as e:
+        raise SystemExit(f"shardgate plan: {e}") from None
     return 0
 
 

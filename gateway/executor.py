@@ -1,0 +1,284 @@
+"""Running a query plan: fetches to subgraphs, merged into one result tree.
+
+A root Fetch merges its data at the top. Under a Flatten, the objects at the path are
+collected (`@` expands lists, nulls are skipped), each one's representation is projected
+from the Fetch's `requires` selection, identical representations are sent once, and each
+`_entities` answer is deep-merged back into every object that produced it. Subgraph errors
+keep their paths, rewritten from `_entities` positions to the client's response paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import orjson
+from graphql import (
+    ArgumentNode,
+    FieldNode,
+    InlineFragmentNode,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    print_ast,
+)
+
+from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
+from gateway.plan import Sequence as SequenceNode
+from gateway.supergraph import Supergraph
+
+Data = dict[str, Any]
+
+
+class Subgraphs(Protocol):
+    """How fetches reach subgraphs: over HTTP, or in process for store subgraphs."""
+
+    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Data: ...
+
+
+class PlanExecutor:
+    def __init__(self, supergraph: Supergraph, subgraphs: Subgraphs) -> None:
+        self.sg = supergraph
+        self.subgraphs = subgraphs
+
+    async def execute(
+        self, plan: QueryPlan, operation: OperationDefinitionNode, variables: Mapping[str, Any]
+    ) -> tuple[Data, list[Data]]:
+        run = _Run(self, operation, variables)
+        if plan.node is not None:
+            await run.node(plan.node, ())
+        return run.data, run.errors
+
+
+class _Run:
+    def __init__(
+        self,
+        executor: PlanExecutor,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.sg = executor.sg
+        self.subgraphs = executor.subgraphs
+        self.variables = variables
+        self.definitions = {
+            v.variable.name.value: print_ast(v.type) for v in operation.variable_definitions or ()
+        }
+        self.data: Data = {}
+        self.errors: list[Data] = []
+
+    async def node(self, node: PlanNode, path: tuple[str, ...]) -> None:
+        if isinstance(node, SequenceNode):
+            for child in node.nodes:
+                await self.node(child, path)
+        elif isinstance(node, Parallel):
+            await asyncio.gather(*(self.node(child, path) for child in node.nodes))
+        elif isinstance(node, Flatten):
+            await self.node(node.node, node.path)
+        elif isinstance(node, Condition):
+            branch = node.if_clause if self.variables.get(node.variable) else node.else_clause
+            if branch is not None:
+                await self.node(branch, path)
+        elif node.requires is None:
+            await self.root_fetch(node)
+        else:
+            await self.entity_fetch(node, path)
+
+    async def root_fetch(self, fetch: Fetch) -> None:
+        query = self.operation_text(fetch, fetch.selection)
+        response = await self.call(fetch, query, {})
+        if response is None:
+            return
+        _deep_merge(self.data, response.get("data") or {})
+        for error in response.get("errors") or ():
+            self.errors.append(error)
+
+    async def entity_fetch(self, fetch: Fetch, path: tuple[str, ...]) -> None:
+        assert fetch.requires is not None
+        targets = list(_objects_at(self.data, path, ()))
+        representations: list[Data] = []
+        positions: dict[bytes, int] = {}
+        owners: list[list[tuple[Data, tuple[str | int, ...]]]] = []
+        for obj, where in targets:
+            rep = self.representation(obj, fetch.requires, fetch.service)
+            if rep is None:
+                continue
+            key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            if key not in positions:
+                positions[key] = len(representations)
+                representations.append(rep)
+                owners.append([])
+            owners[positions[key]].append((obj, where))
+        if not representations:
+            return
+        selection = SelectionSetNode(
+            selections=(
+                FieldNode(
+                    name=_name("_entities"),
+                    arguments=(_argument("representations", "representations"),),
+                    selection_set=fetch.selection,
+                ),
+            )
+        )
+        query = self.operation_text(fetch, selection, entities=True)
+        response = await self.call(
+            fetch,
+            query,
+            {"representations": representations},
+            [w for group in owners for _, w in group],
+        )
+        if response is None:
+            return
+        entities = (response.get("data") or {}).get("_entities")
+        if isinstance(entities, list) and len(entities) == len(representations):
+            for entity, group in zip(entities, owners, strict=True):
+                if isinstance(entity, dict):
+                    for obj, _ in group:
+                        _deep_merge(obj, entity)
+        for error in response.get("errors") or ():
+            self.errors.extend(_entity_error(error, owners))
+
+    def representation(self, obj: Data, requires: SelectionSetNode, service: str) -> Data | None:
+        """The representation of `obj` for the fetch, or None when it does not apply to it
+        (another type, or a key field missing because an earlier fetch failed)."""
+        typename = obj.get("__typename")
+        for fragment in requires.selections:
+            assert isinstance(fragment, InlineFragmentNode) and fragment.type_condition
+            condition = fragment.type_condition.name.value
+            if typename != condition and not self.implements(typename, condition):
+                continue
+            rep = _project(obj, fragment.selection_set)
+            if rep is None:
+                return None
+            if self.is_interface_object(condition, service):
+                rep["__typename"] = condition  # the target knows the interface, not the type
+            return rep
+        return None
+
+    def implements(self, typename: Any, interface: str) -> bool:
+        gql_type = self.sg.schema.get_type(typename) if isinstance(typename, str) else None
+        return any(i.name == interface for i in getattr(gql_type, "interfaces", ()))
+
+    def is_interface_object(self, type_name: str, service: str) -> bool:
+        return any(
+            j.graph == service and j.interface_object for j in self.sg.types.get(type_name, ())
+        )
+
+    def operation_text(
+        self, fetch: Fetch, selection: SelectionSetNode, *, entities: bool = False
+    ) -> str:
+        variables = [
+            f"${name}: {self.definitions[name]}"
+            for name in fetch.variable_usages
+            if name in self.definitions
+        ]
+        if entities:
+            variables.insert(0, "$representations: [_Any!]!")
+        header = fetch.operation_kind + (f"({', '.join(variables)})" if variables else "")
+        return f"{header} {print_ast(selection)}"
+
+    async def call(
+        self,
+        fetch: Fetch,
+        query: str,
+        extra: Data,
+        paths: Sequence[tuple[str | int, ...]] = ((),),
+    ) -> Data | None:
+        variables = {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
+        try:
+            return await self.subgraphs.fetch(fetch.service, query, {**variables, **extra})
+        except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
+            message = f"subgraph {fetch.service} failed: {e}"
+            for path in paths or ((),):
+                self.errors.append(
+                    {
+                        "message": message,
+                        "path": list(path),
+                        "extensions": {"code": "SUBGRAPH_FETCH_FAILED", "service": fetch.service},
+                    }
+                )
+            return None
+
+
+def _objects_at(
+    value: Any, path: tuple[str, ...], where: tuple[str | int, ...]
+) -> list[tuple[Data, tuple[str | int, ...]]]:
+    if value is None:
+        return []
+    if not path:
+        if isinstance(value, list):
+            return [o for i, v in enumerate(value) for o in _objects_at(v, (), (*where, i))]
+        return [(value, where)] if isinstance(value, dict) else []
+    head, rest = path[0], path[1:]
+    if head == "@":
+        if not isinstance(value, list):
+            return []
+        return [o for i, v in enumerate(value) for o in _objects_at(v, rest, (*where, i))]
+    if not isinstance(value, dict):
+        return []
+    return _objects_at(value.get(head), rest, (*where, head))
+
+
+def _project(obj: Any, selection: SelectionSetNode) -> Any:
+    """`obj` cut down to a field set; None if a field it needs is missing."""
+    if isinstance(obj, list):
+        return [_project(v, selection) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out: Data = {}
+    for s in selection.selections:
+        if isinstance(s, FieldNode):
+            name = s.name.value
+            if name not in obj:
+                return None
+            value = obj[name]
+            if s.selection_set is not None and value is not None:
+                value = _project(value, s.selection_set)
+                if value is None:
+                    return None
+            out[name] = value
+        elif isinstance(s, InlineFragmentNode):
+            inner = _project(obj, s.selection_set)
+            if inner is not None:
+                out.update(inner)
+    return out
+
+
+def _deep_merge(into: Data, other: Data) -> None:
+    for key, value in other.items():
+        mine = into.get(key)
+        if isinstance(mine, dict) and isinstance(value, dict):
+            _deep_merge(mine, value)
+        elif isinstance(mine, list) and isinstance(value, list) and len(mine) == len(value):
+            for i, (a, b) in enumerate(zip(mine, value, strict=True)):
+                if isinstance(a, dict) and isinstance(b, dict):
+                    _deep_merge(a, b)
+                else:
+                    mine[i] = b
+        else:
+            into[key] = value
+
+
+def _entity_error(
+    error: Data, owners: Sequence[Sequence[tuple[Data, tuple[str | int, ...]]]]
+) -> list[Data]:
+    """`["_entities", i, ...rest]` becomes every client path that sent representation i."""
+    path = error.get("path")
+    if (
+        isinstance(path, list)
+        and len(path) >= 2
+        and path[0] == "_entities"
+        and isinstance(path[1], int)
+        and path[1] < len(owners)
+    ):
+        return [{**error, "path": [*where, *path[2:]]} for _, where in owners[path[1]]]
+    return [{**error, "path": list(owners[0][0][1]) if owners and owners[0] else []}]
+
+
+def _name(value: str) -> NameNode:
+    return NameNode(value=value)
+
+
+def _argument(name: str, variable: str) -> ArgumentNode:
+    return ArgumentNode(name=_name(name), value=VariableNode(name=_name(variable)))

@@ -1,0 +1,130 @@
+"""`shardgate gateway --supergraph FILE`: a federation gateway over any HTTP subgraphs.
+
+    GET|POST /graphql   the supergraph's API schema: planned, fetched, merged
+    GET      /healthz   200 once the supergraph is loaded; its subgraphs in the body
+
+The supergraph file is watched: a changed file is loaded and swapped in whole, so requests
+in flight finish on the version they started with; a file that does not load is reported
+and the previous version keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import GatewayError
+from gateway.federation import Federation
+from gateway.graphql_http import Executable, GraphQLEndpoint
+from gateway.subgraph_client import HttpSubgraphs
+from gateway.supergraph import load_supergraph
+
+log = logging.getLogger("shardgate.federation")
+
+
+@dataclass(frozen=True)
+class FederatedSettings:
+    supergraph: Path
+    host: str = "127.0.0.1"
+    port: int = 4000
+    subgraph_urls: dict[str, str] = field(default_factory=dict)  # overrides by name
+    timeout: float = 30.0
+    watch_interval: float = 1.0
+    graphiql: bool = True
+    max_request_bytes: int = 32 << 20
+
+
+@dataclass(frozen=True)
+class Loaded:
+    version: str
+    federation: Federation
+    subgraphs: HttpSubgraphs
+    executable: Executable
+
+
+def load(settings: FederatedSettings) -> Loaded:
+    sdl = settings.supergraph.read_text()
+    supergraph = load_supergraph(sdl)
+    urls = {name: s.url for name, s in supergraph.subgraphs.items()}
+    unknown = set(settings.subgraph_urls) - set(urls)
+    if unknown:
+        raise GatewayError(
+            f"--subgraph-url names unknown subgraphs {sorted(unknown)}; "
+            f"the supergraph has {sorted(urls)}"
+        )
+    urls.update(settings.subgraph_urls)
+    subgraphs = HttpSubgraphs(urls, timeout=settings.timeout)
+    federation = Federation(supergraph, subgraphs)
+    version = hashlib.sha256(sdl.encode()).hexdigest()[:16]
+    executable = Executable(federation.api, version, lambda _request: None, run=federation.run)
+    return Loaded(version, federation, subgraphs, executable)
+
+
+def build_federated_app(settings: FederatedSettings) -> Starlette:
+    current = load(settings)  # a supergraph that does not load stops the start, loudly
+    state = {"loaded": current}
+    closing: set[asyncio.Task[None]] = set()
+
+    async def close_later(old: Loaded) -> None:
+        await asyncio.sleep(settings.timeout)  # requests in flight on it finish first
+        await old.subgraphs.close()
+
+    async def watch() -> None:
+        seen = settings.supergraph.stat().st_mtime_ns
+        while True:
+            await asyncio.sleep(settings.watch_interval)
+            try:
+                mtime = settings.supergraph.stat().st_mtime_ns
+                if mtime == seen:
+                    continue
+                seen = mtime
+                fresh = await asyncio.to_thread(load, settings)
+            except (OSError, GatewayError) as e:
+                log.error("supergraph not reloaded, still serving the previous one: %s", e)
+                continue
+            old, state["loaded"] = state["loaded"], fresh
+            log.info("supergraph reloaded: version %s", fresh.version)
+            task = asyncio.create_task(close_later(old))
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            for task in (watcher, *closing):
+                task.cancel()
+            await asyncio.gather(watcher, *closing, return_exceptions=True)
+            await state["loaded"].subgraphs.close()
+
+    endpoint = GraphQLEndpoint(
+        lambda _request: state["loaded"].executable,
+        graphiql=settings.graphiql,
+        max_body=settings.max_request_bytes,
+    )
+
+    async def healthz(request: Request) -> Response:
+        loaded = state["loaded"]
+        body = {"status": "ok", "supergraph": loaded.version, "subgraphs": loaded.subgraphs.urls}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )

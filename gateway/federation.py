@@ -1,0 +1,101 @@
+"""A supergraph served: validate against the API schema, plan (cached), execute, shape.
+
+    federation = Federation(load_supergraph(sdl), HttpSubgraphs(urls))
+    Executable(federation.api, version, context, run=federation.run)   # for GraphQLEndpoint
+
+Parse and validation results are cached by GraphQLEndpoint's DocumentCache; plans here, per
+(document text, operation name) and the supergraph they were made for.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    get_operation_ast,
+)
+from graphql.execution.values import get_variable_values
+from starlette.requests import Request
+
+from gateway.api_schema import api_schema
+from gateway.executor import PlanExecutor, Subgraphs
+from gateway.plan import QueryPlan
+from gateway.planner import Planner, PlanningError
+from gateway.projection import Projection
+from gateway.supergraph import Supergraph
+
+
+class Federation:
+    def __init__(
+        self, supergraph: Supergraph, subgraphs: Subgraphs, plan_cache: int = 1024
+    ) -> None:
+        self.supergraph = supergraph
+        self.api = api_schema(supergraph)
+        self.planner = Planner(supergraph)
+        self.executor = PlanExecutor(supergraph, subgraphs)
+        self._plans: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
+        self._plan_cache = plan_cache
+
+    def plan(self, query: str, document: DocumentNode, operation_name: str | None) -> QueryPlan:
+        key = (query, operation_name)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self.planner.plan(document, operation_name)
+            self._plans[key] = plan
+            if len(self._plans) > self._plan_cache:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+    async def run(
+        self,
+        query: str,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        request: Request | None = None,
+    ) -> ExecutionResult:
+        operation = get_operation_ast(document, operation_name)
+        if not isinstance(operation, OperationDefinitionNode):
+            message = (
+                f"Unknown operation named '{operation_name}'."
+                if operation_name
+                else "Must provide operation name if query contains multiple operations."
+            )
+            return ExecutionResult(None, [GraphQLError(message)])
+        coerced = get_variable_values(
+            self.api, operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            return ExecutionResult(None, coerced)
+        try:
+            plan = self.plan(query, document, operation_name)
+        except PlanningError as e:
+            return ExecutionResult(
+                None, [GraphQLError(e.message, extensions={"code": "QUERY_PLANNING_FAILED"})]
+            )
+        # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
+        values = getattr(coerced, "coerced", coerced)
+        data, raw_errors = await self.executor.execute(plan, operation, values)
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        shaped = Projection(self.api, fragments, coerced, raw_errors).response(operation, data)
+        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None)
+
+
+def _error(raw: dict[str, Any]) -> GraphQLError:
+    extensions = raw.get("extensions") if isinstance(raw.get("extensions"), dict) else None
+    path = raw.get("path") if isinstance(raw.get("path"), list) else None
+    return GraphQLError(
+        str(raw.get("message", "subgraph error")),
+        path=path,
+        extensions=extensions or {"code": "DOWNSTREAM_SERVICE_ERROR"},
+    )

@@ -1,0 +1,49 @@
+"""Fetches to subgraphs over HTTP: pooled keep-alive connections, a timeout per request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.errors import GatewayError
+
+
+class SubgraphFailed(GatewayError):
+    """A subgraph did not answer with a GraphQL response (down, timed out, not GraphQL)."""
+
+
+class HttpSubgraphs:
+    def __init__(self, urls: Mapping[str, str], *, timeout: float = 30.0) -> None:
+        self.urls = dict(urls)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Any:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        body = orjson.dumps({"query": query, "variables": dict(variables)})
+        try:
+            async with self._session.post(
+                self.urls[service],
+                data=body,
+                headers={"content-type": "application/json", "accept": "application/json"},
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise SubgraphFailed(f"unreachable ({type(e).__name__})") from None
+        try:
+            answer = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise SubgraphFailed(f"HTTP {status} without a GraphQL response") from None
+        if not isinstance(answer, dict) or ("data" not in answer and "errors" not in answer):
+            raise SubgraphFailed(f"HTTP {status} without a GraphQL response")
+        return answer
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
