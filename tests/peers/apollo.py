@@ -211,3 +211,19 @@ def apollo_plan(supergraph: Path, operation: str, operation_name: str | None = N
     if done.returncode != 0:
         raise ApolloPeerError(f"Apollo could not plan the operation: {done.stderr.strip()}")
     return done.stdout.rstrip("\n")
+
+
+@contextmanager
+def shop_subgraphs(*, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+    """The shop federation's subgraphs running (one Node process); yields name -> URL."""
+    peer_dir = ensure_installed()
+    with running_process(
+        [_require_tool("node"), "shop_subgraphs.mjs"],
+        name="shop-subgraphs",
+        env=_PEER_ENV,
+        cwd=peer_dir,
+        ready=OutputLine(r"^READY \{"),
+        timeout=timeout,
+    ) as process:
+        line = process.wait_for_line(r"^READY (\{.*\})$", timeout=timeout)
+        yield json.loads(line.group(1))

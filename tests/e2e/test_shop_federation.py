@@ -1,0 +1,74 @@
+"""The shop federation executed: requires, provides, override, @interfaceObject, unions and
+interfaces, through shardgate's gateway and Apollo Gateway over the same running subgraphs.
+Every fixture operation must give the same JSON from both."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.peers.apollo import apollo_gateway, shop_subgraphs
+from tests.support.cluster import REPO
+from tests.support.ports import free_port
+from tests.support.processes import HttpReady, running_process
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+OPERATIONS = sorted(
+    p for p in (FIXTURES / "operations" / "shop").glob("*.graphql") if p.stem != "mutation"
+)  # a mutation changes the data: tested alone
+
+
+@pytest.fixture(scope="module")
+def gateways() -> Iterator[tuple[str, str]]:
+    with shop_subgraphs() as urls:
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "gateway",
+            "--port",
+            str(port),
+            "--supergraph",
+            str(FIXTURES / "supergraphs" / "shop.graphql"),
+        ]
+        for name, url in urls.items():
+            argv += ["--subgraph-url", f"{name}={url}"]
+        with (
+            running_process(
+                argv,
+                name="shardgate-gateway",
+                cwd=REPO,
+                ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
+            ),
+            apollo_gateway(urls) as apollo,
+        ):
+            yield f"http://127.0.0.1:{port}/graphql", apollo
+
+
+def ask(url: str, query: str, variables: dict | None = None) -> dict:
+    body = {"query": query, "variables": variables or {}}
+    return httpx.post(url, json=body, timeout=30, trust_env=False).json()
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[p.stem for p in OPERATIONS])
+def test_same_answer_as_apollo_gateway(gateways: tuple[str, str], operation: Path) -> None:
+    ours, apollo = gateways
+    variables = {"skipName": False}
+    expected = ask(apollo, operation.read_text(), variables)
+    assert "errors" not in expected, expected
+    assert ask(ours, operation.read_text(), variables) == expected
+
+
+def test_a_mutation_then_reading_its_effect(gateways: tuple[str, str]) -> None:
+    ours, _ = gateways
+    added = ask(ours, 'mutation { addReview(upc: "b2", body: "New") { body author { name } } }')
+    assert added == {"data": {"addReview": {"body": "New", "author": {"name": "Ada"}}}}
+    books = ask(ours, '{ search(text: "emma") { ... on Book { reviews { body } } } }')
+    assert {"body": "New"} in books["data"]["search"][0]["reviews"]
