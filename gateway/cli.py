@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_status)
 
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
-    bench.add_argument("target", choices=["store"])
+    bench.add_argument("target", choices=["store", "gateway"])
     bench.add_argument("--documents", type=int, default=20_000)
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.set_defaults(run=_bench)
@@ -276,6 +276,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if not (repo / "loadtests" / "store_bench.py").exists():
         raise SystemExit("shardgate bench runs from a source checkout (loadtests/ is missing)")
     sys.path.insert(0, str(repo))
+    if args.target == "gateway":
+        from loadtests.gateway_bench import run_gateway_bench
+
+        return run_gateway_bench(seconds=args.seconds)
     from loadtests.store_bench import run_store_bench
 
     return run_store_bench(documents=args.documents, seconds=args.seconds)
