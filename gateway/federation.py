@@ -15,9 +15,11 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
+    execute,
     get_operation_ast,
 )
 from graphql.execution.values import get_variable_values
@@ -84,11 +86,24 @@ class Federation:
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
         data, raw_errors = await self.executor.execute(plan, operation, values)
+        if _introspects(operation):
+            introspected = execute(
+                self.api, document, variable_values=variables, operation_name=operation_name
+            )
+            assert isinstance(introspected, ExecutionResult)  # no resolver of its is async
+            data.update({k: v for k, v in (introspected.data or {}).items() if k not in data})
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         shaped = Projection(self.api, fragments, coerced, raw_errors).response(operation, data)
         return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None)
+
+
+def _introspects(operation: OperationDefinitionNode) -> bool:
+    return any(
+        isinstance(s, FieldNode) and s.name.value in ("__schema", "__type")
+        for s in operation.selection_set.selections
+    )
 
 
 def _error(raw: dict[str, Any]) -> GraphQLError:

@@ -88,8 +88,9 @@ class Planner:
         mutation = operation.operation == OperationType.MUTATION
         for selection in self._flatten(operation.selection_set.selections, root_type.name):
             assert isinstance(selection, FieldNode)
-            if selection.name.value == "__typename":
-                continue  # the root's __typename is filled in when shaping the response
+            if selection.name.value in ("__typename", "__schema", "__type"):
+                continue  # answered by the gateway itself: __typename when shaping, the
+                # introspection fields from the API schema
             graphs = self.sg.field_graphs(root_type.name, selection.name.value)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type.name}.{selection.name.value}")

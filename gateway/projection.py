@@ -73,6 +73,9 @@ class Projection:
             if name == "__typename":
                 out[key] = runtime.name
                 continue
+            if name in ("__schema", "__type") and not path:  # executed from the API schema
+                out[key] = value.get(key)
+                continue
             definition = runtime.fields.get(name)
             if definition is None:
                 continue

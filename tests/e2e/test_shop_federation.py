@@ -72,3 +72,16 @@ def test_a_mutation_then_reading_its_effect(gateways: tuple[str, str]) -> None:
     assert added == {"data": {"addReview": {"body": "New", "author": {"name": "Ada"}}}}
     books = ask(ours, '{ search(text: "emma") { ... on Book { reviews { body } } } }')
     assert {"body": "New"} in books["data"]["search"][0]["reviews"]
+
+
+def test_introspection_comes_from_the_api_schema(gateways: tuple[str, str]) -> None:
+    ours, apollo = gateways
+    query = ('{ __schema { queryType { name } types { name } } '
+             '__type(name: "User") { fields { name } } me { name } }')
+    mine, theirs = ask(ours, query), ask(apollo, query)
+    assert mine["data"]["me"] == {"name": "Ada"}
+    names = {t["name"] for t in mine["data"]["__schema"]["types"]}
+    assert names == {t["name"] for t in theirs["data"]["__schema"]["types"]}
+    assert "join__Graph" not in names  # machinery stays hidden
+    fields = {f["name"] for f in mine["data"]["__type"]["fields"]}
+    assert "ssn" not in fields and "email" in fields  # @inaccessible stays hidden
