@@ -73,7 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     gateway = sub.add_parser("gateway", help="serve a federation supergraph over HTTP subgraphs")
-    gateway.add_argument("--supergraph", type=Path, required=True, metavar="FILE")
+    source = gateway.add_mutually_exclusive_group(required=True)
+    source.add_argument("--supergraph", type=Path, metavar="FILE")
+    source.add_argument(
+        "--subgraph",
+        action="append",
+        metavar="NAME=URL",
+        help="compose the supergraph from these subgraphs' _service { sdl }",
+    )
     gateway.add_argument("--port", type=int, default=4000)
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument(
@@ -84,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
         help="serve subgraph NAME from URL instead of the supergraph's",
     )
     gateway.set_defaults(run=_gateway)
+
+    compose = sub.add_parser("compose", help="compose subgraphs into a supergraph")
+    compose.add_argument("subgraphs", nargs="+", metavar="NAME=URL|NAME=FILE")
+    compose.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="the routing URL of a subgraph given as a file",
+    )
+    compose.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    compose.set_defaults(run=_compose)
 
     plan = sub.add_parser("plan", help="print the query plan of an operation")
     plan.add_argument("--supergraph", type=Path, required=True, metavar="FILE")
@@ -184,14 +203,17 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.federated_app import FederatedSettings, build_federated_app
     from gateway.server import uvicorn_options
 
-    overrides = {}
-    for item in args.subgraph_url:
-        name, sep, url = item.partition("=")
-        if not sep or not url.startswith(("http://", "https://")):
-            raise SystemExit(f"--subgraph-url {item!r}: expected NAME=http://HOST:PORT/PATH")
-        overrides[name] = url
+    overrides = dict(_pair(item, "--subgraph-url") for item in args.subgraph_url)
+    supergraph = args.supergraph
+    if supergraph is None:  # compose it now from the running subgraphs
+        import tempfile
+
+        sdl = _composed([_pair(item, "--subgraph") for item in args.subgraph], {})
+        supergraph = Path(tempfile.mkdtemp(prefix="shardgate-")) / "supergraph.graphql"
+        supergraph.write_text(sdl)
+        print(f"composed {len(args.subgraph)} subgraphs into {supergraph}", flush=True)
     federated = FederatedSettings(
-        args.supergraph, args.host, args.port, overrides, timeout=settings.gateway.store.timeout * 6
+        supergraph, args.host, args.port, overrides, timeout=settings.gateway.store.timeout * 6
     )
     try:
         app = build_federated_app(federated)
@@ -200,6 +222,55 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options())
     return 0
+
+
+def _compose(args: argparse.Namespace, settings: Settings) -> int:
+    sources = [_pair(item, "subgraph", urls_only=False) for item in args.subgraphs]
+    sdl = _composed(sources, dict(_pair(item, "--url") for item in args.url))
+    if args.output:
+        args.output.write_text(sdl)
+        print(f"{args.output}: supergraph of {len(sources)} subgraphs")
+    else:
+        print(sdl, end="")
+    return 0
+
+
+def _composed(sources: list[tuple[str, str]], urls: dict[str, str]) -> str:
+    """Read each subgraph (a URL's _service { sdl }, or a file) and compose them."""
+    from schema.composition import compose
+    from schema.errors import SchemaError, SchemaErrors
+    from schema.subgraph_reader import read_subgraph
+
+    subgraphs = []
+    for name, where in sources:
+        if where.startswith(("http://", "https://")):
+            status, body = _http(where, b'{"query": "{ _service { sdl } }"}', "application/json")
+            sdl = ((body.get("data") or {}).get("_service") or {}).get("sdl")
+            if status != 200 or not isinstance(sdl, str):
+                raise SystemExit(f"{name}: {where} did not answer _service {{ sdl }}")
+            url = where
+        else:
+            try:
+                sdl = Path(where).read_text()
+            except OSError as e:
+                raise SystemExit(f"{name}: cannot read {where}: {e.strerror}") from None
+            url = urls.get(name, "")
+        try:
+            subgraphs.append(read_subgraph(name, url, sdl))
+        except SchemaError as e:
+            raise SystemExit(str(e)) from None
+    try:
+        return compose(subgraphs)
+    except SchemaErrors as e:
+        raise SystemExit(f"composition failed:\n{e}") from None
+
+
+def _pair(item: str, what: str, *, urls_only: bool = True) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name or (urls_only and not value.startswith(("http://", "https://"))):
+        expected = "NAME=URL" if urls_only else "NAME=URL or NAME=FILE"
+        raise SystemExit(f"{what} {item!r}: expected {expected}")
+    return name, value
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:

@@ -147,3 +147,30 @@ def test_healthz_and_plan_command(gateways: tuple[str, str], tmp_path: Path) -> 
     ours_url, _ = gateways
     health = httpx.get(ours_url.replace("/graphql", "/healthz"), trust_env=False).json()
     assert sorted(health["subgraphs"]) == sorted(SERVICES)
+
+
+@pytest.fixture(scope="module")
+def composing(cluster: Cluster, gateways: tuple[str, str]) -> Iterator[str]:
+    """A gateway that composed the supergraph itself, from the subgraphs' _service { sdl }."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gateway", "gateway", "--port", str(port)]
+    for name in SERVICES:
+        argv += ["--subgraph", f"{name}={cluster.url}/subgraphs/{name}/graphql"]
+    with running_process(
+        argv,
+        name="shardgate-composing",
+        cwd=REPO,
+        ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
+    ):
+        yield f"http://127.0.0.1:{port}/graphql"
+
+
+def test_own_composition_gives_the_same_answers(gateways: tuple[str, str], composing: str) -> None:
+    _, apollo = gateways
+    for query in (
+        '{ orders(where: {id: {_in: ["go1", "go2"]}}, orderBy: [{total: DESC}]) '
+        "{ id total user { name } products { name } } }",
+        '{ usersAggregate(where: {id: {_in: ["g1", "g2"]}}) { count } }',
+    ):
+        ours, theirs = both((composing, apollo), query)
+        assert "errors" not in theirs and ours == theirs

@@ -76,8 +76,10 @@ def test_a_mutation_then_reading_its_effect(gateways: tuple[str, str]) -> None:
 
 def test_introspection_comes_from_the_api_schema(gateways: tuple[str, str]) -> None:
     ours, apollo = gateways
-    query = ('{ __schema { queryType { name } types { name } } '
-             '__type(name: "User") { fields { name } } me { name } }')
+    query = (
+        "{ __schema { queryType { name } types { name } } "
+        '__type(name: "User") { fields { name } } me { name } }'
+    )
     mine, theirs = ask(ours, query), ask(apollo, query)
     assert mine["data"]["me"] == {"name": "Ada"}
     names = {t["name"] for t in mine["data"]["__schema"]["types"]}
