@@ -126,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--documents", type=int, default=20_000)
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.set_defaults(run=_bench)
+    for command in sub.choices.values():  # `shardgate up --config F` works as well
+        command.add_argument(
+            "--config",
+            type=Path,
+            default=argparse.SUPPRESS,
+            help="settings file (default: ./shardgate.toml if present)",
+        )
     return p
 
 
@@ -136,13 +143,13 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     if args.config is not None:  # the processes `up` starts read the same file
         os.environ["SHARDGATE_CONFIG"] = str(args.config.resolve())
     return run_up(
-        port=args.port or g.port,
-        shards=args.shards or c.shards,
-        replication=args.replication or c.replication,
-        vnodes=args.vnodes or c.vnodes,
-        data=args.data or c.data,
-        services=args.services or g.services,
-        durability=args.durability or c.durability,
+        port=g.port if args.port is None else args.port,
+        shards=c.shards if args.shards is None else args.shards,
+        replication=c.replication if args.replication is None else args.replication,
+        vnodes=c.vnodes if args.vnodes is None else args.vnodes,
+        data=c.data if args.data is None else args.data,
+        services=g.services if args.services is None else args.services,
+        durability=c.durability if args.durability is None else args.durability,
     )
 
 
@@ -186,9 +193,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     gateway = replace(
         g,
         store=store,
-        port=args.port or g.port,
+        port=g.port if args.port is None else args.port,
         host=args.host or g.host,
-        services=args.services or g.services,
+        services=g.services if args.services is None else args.services,
     )
     serve_gateway(gateway)
     return 0

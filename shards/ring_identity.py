@@ -36,11 +36,15 @@ async def check_ring(client: ClusterClient) -> None:
         "vnodes": ring.vnodes,
     }
     await client.ensure_collections([DESCRIPTOR])
-    found = await client.get(CLUSTER_COLLECTION, ["ring"], consistency=Consistency.QUORUM)
-    stored = found.get("ring")
-    if stored is None or stored["deleted"]:
+    # Asked of every live shard, not where this gateway's ring would put it: a gateway with
+    # the wrong ring would look in the wrong place. Any one live copy is enough to compare.
+    live = {s: ["ring"] for s, ok in client.alive().items() if ok}
+    answers = await client.gather_gets(CLUSTER_COLLECTION, live)
+    copies = [d for docs in answers.values() for d in docs or () if d and not d["deleted"]]
+    stored = max(copies, key=lambda d: (d["version"], d["origin"]), default=None)
+    if stored is None:
         await client.write(
-            CLUSTER_COLLECTION, [Write("ring", "ring", "put", mine)], consistency=Consistency.ALL
+            CLUSTER_COLLECTION, [Write("ring", "ring", "put", mine)], consistency=Consistency.ONE
         )
         return
     theirs = stored["body"]
