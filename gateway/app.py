@@ -1,7 +1,8 @@
 """The gateway process over a shard cluster: `build_app(settings)`.
 
-GET|POST /graphql                       every service's collections in one schema (merged
-                                        until the federation planner serves a supergraph)
+GET|POST /graphql                       the supergraph: every store service composed with
+                                        the external subgraphs of [gateway.subgraphs];
+                                        store subgraphs run in process, the others over HTTP
 GET|POST /subgraphs/<service>/graphql   one service as an Apollo Federation v2 subgraph
 GET      /healthz                       200 once serving; shard states in the body
 GET      /admin/services                registered services and their SDL
@@ -26,12 +27,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.errors import GatewayError
+from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
+from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
 from gateway.settings import GatewaySettings
+from gateway.subgraph_client import HttpSubgraphs
+from gateway.supergraph import load_supergraph
+from schema.composition import compose
+from schema.errors import SchemaError, SchemaErrors
 from schema.model import ServiceSchema
 from schema.registry import Registry
-from schema.resolvers import StoreContext, build_merged_schema, build_subgraph_schema
+from schema.resolvers import StoreContext, build_subgraph_schema
 from schema.store import CollectionStore, StoreLimits
+from schema.subgraph import subgraph_sdl
+from schema.subgraph_reader import Subgraph, read_subgraph
 from shards.client import ClusterClient
 from shards.errors import ShardError
 from shards.ring import Ring
@@ -44,7 +54,7 @@ log = logging.getLogger("shardgate.gateway")
 class Served:
     """Everything built from one registry version; swapped as a whole on a push."""
 
-    merged: Executable | None
+    graphql: Executable | None  # the federated supergraph
     subgraphs: Mapping[str, Executable]
 
 
@@ -58,6 +68,8 @@ class StoreGateway:
         self.registry.on_change(self._rebuild)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
+        self.http = HttpSubgraphs(settings.subgraphs, timeout=store.timeout * 6)
+        self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()
         self.fatal: str | None = None  # why this gateway refuses to serve
 
@@ -83,16 +95,21 @@ class StoreGateway:
         self.ready.set()
 
     async def follow_registry(self) -> None:
-        """Load, then keep taking up schema pushes made through other gateways."""
+        """Load, then keep taking up schema pushes made through other gateways (and external
+        subgraphs that were not reachable yet)."""
+        complete = await self.load_external()
         await self.load()
         while True:
             await asyncio.sleep(self.settings.registry_poll)
+            if not complete and (complete := await self.load_external()):
+                self._rebuild(self.registry.services)
             try:
                 await self.registry.refresh()
             except ShardError as e:
                 log.warning("registry refresh failed (%s); serving the schema we have", e)
 
     async def close(self) -> None:
+        await self.http.close()
         await self.client.close()
 
     async def _push_directory(self, directory: Path) -> None:
@@ -128,12 +145,45 @@ class StoreGateway:
             )
             for name, model in services.items()
         }
-        merged = (
-            executable(build_merged_schema(list(services.values()), stores), "*")
-            if services
-            else None
+        graphql = self._federate(services, subgraphs, version) if services else None
+        self.served = Served(graphql, subgraphs)
+
+    def _federate(
+        self,
+        services: Mapping[str, ServiceSchema],
+        subgraphs: Mapping[str, Executable],
+        version: int,
+    ) -> Executable | None:
+        """The supergraph of the store services and the external subgraphs, composed here;
+        store subgraphs run in process, external ones over HTTP."""
+        base = f"http://{self.settings.host}:{self.settings.port}/subgraphs"
+        parts = [
+            read_subgraph(name, f"{base}/{name}/graphql", subgraph_sdl(model))
+            for name, model in services.items()
+        ]
+        try:
+            supergraph = load_supergraph(compose([*parts, *self.external.values()]))
+        except (SchemaErrors, GatewayError) as e:
+            log.error("the supergraph did not compose; still serving the previous one:\n%s", e)
+            return self.served.graphql
+        routed = RoutedSubgraphs(LocalSubgraphs(subgraphs), self.http)
+        federation = Federation(supergraph, routed)
+        return Executable(
+            federation.api, f"supergraph@{version}", lambda _request: None, run=federation.run
         )
-        self.served = Served(merged, subgraphs)
+
+    async def load_external(self) -> bool:
+        """Read the external subgraphs' SDL; True when all are known (retried until then)."""
+        for name, url in self.settings.subgraphs.items():
+            if name in self.external:
+                continue
+            try:
+                answer = await self.http.fetch(name, "{ _service { sdl } }", {})
+                sdl = answer["data"]["_service"]["sdl"]
+                self.external[name] = read_subgraph(name, url, sdl)
+            except (GatewayError, SchemaError, KeyError, TypeError) as e:
+                log.warning("external subgraph %s (%s) not read yet: %s", name, url, e)
+        return len(self.external) == len(self.settings.subgraphs)
 
 
 def build_app(settings: GatewaySettings) -> Starlette:
@@ -152,7 +202,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
             await gw.close()
 
     limits = {"graphiql": settings.graphiql, "max_body": settings.max_request_bytes}
-    merged = GraphQLEndpoint(lambda _request: gw.served.merged, **limits)  # type: ignore[arg-type]
+    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **limits)  # type: ignore[arg-type]
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraphs.get(request.path_params["service"]),
         **limits,  # type: ignore[arg-type]
@@ -253,7 +303,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         )
 
     routes = [
-        Route("/graphql", merged.handle, methods=["GET", "POST"]),
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/admin/services", list_services),

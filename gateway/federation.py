@@ -95,8 +95,10 @@ class Federation:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        shaped = Projection(self.api, fragments, coerced, raw_errors).response(operation, data)
-        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None)
+        projection = Projection(self.api, fragments, coerced, raw_errors)
+        shaped = projection.response(operation, data)
+        extensions = {"valueCompletion": projection.completion} if projection.completion else None
+        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None, extensions)
 
 
 def _introspects(operation: OperationDefinitionNode) -> bool:

@@ -138,7 +138,7 @@ class GraphQLEndpoint:
         document, errors = self._cache.get(executable, query)
         if document is None:
             status = 400 if media == GRAPHQL_RESPONSE else 200
-            return _json({"errors": [_format(e, _code_of(e)) for e in errors]}, status, media)
+            return _json({"errors": [format_error(e, _code_of(e)) for e in errors]}, status, media)
         if request.method == "GET":
             operation = get_operation_ast(document, operation_name)
             if operation is not None and operation.operation != OperationType.QUERY:
@@ -164,14 +164,16 @@ class GraphQLEndpoint:
         if result.data is None and errors and all(e.path is None for e in errors):
             # Failed before execution (bad variables, unknown operation): a request error,
             # which has no "data" entry at all.
-            request_errors = [_format(e, "BAD_USER_INPUT") for e in errors]
+            request_errors = [format_error(e, "BAD_USER_INPUT") for e in errors]
             return _json(
                 {"errors": request_errors}, 400 if media == GRAPHQL_RESPONSE else 200, media
             )
         body: dict[str, Any] = {}
         if errors:
-            body["errors"] = [_format(e) for e in errors]
+            body["errors"] = [format_error(e) for e in errors]
         body["data"] = result.data  # null data from field errors is still a 200
+        if result.extensions:
+            body["extensions"] = result.extensions
         return _json(body, 200, media)
 
 
@@ -222,7 +224,8 @@ def _code_of(error: GraphQLError) -> str:
     )
 
 
-def _format(error: GraphQLError, code: str = "GRAPHQL_VALIDATION_FAILED") -> dict[str, Any]:
+def format_error(error: GraphQLError, code: str = "GRAPHQL_VALIDATION_FAILED") -> dict[str, Any]:
+    """An error as a client sees it: coded, and masked unless raised on purpose."""
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
         # Anything not raised on purpose is a bug or an outage: never leak its text.

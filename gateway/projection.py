@@ -4,7 +4,8 @@ No GraphQL execution runs again: each field is read under its response key, frag
 by the object's `__typename`, `__typename` is filled in, fields the plan added (keys,
 requirements) are left out, @skip/@include are applied, and a null at a non-null position
 nulls the nearest nullable ancestor, as the spec says. A "Cannot return null" error is added
-only where no subgraph error already covers the path.
+only where no subgraph error already covers the path, and (as Apollo Gateway does) under the
+response's `extensions.valueCompletion`, not `errors`: the data is what the subgraphs sent.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Projection:
         self.fragments = fragments
         self.variables = variables
         self.errors = errors
+        self.completion: list[dict[str, Any]] = []  # nulls where the schema forbids them
 
     def response(self, operation: OperationDefinitionNode, data: dict[str, Any]) -> Any:
         root = self.schema.get_root_type(operation.operation)
@@ -79,7 +81,7 @@ class Projection:
             definition = runtime.fields.get(name)
             if definition is None:
                 continue
-            shaped = self._value(definition.type, nodes, value.get(key), [*path, key])
+            shaped = self._value(definition.type, nodes, value.get(key), [*path, key], runtime.name)
             if shaped is _BUBBLE:
                 return _BUBBLE
             out[key] = shaped
@@ -91,12 +93,13 @@ class Projection:
         nodes: Sequence[FieldNode],
         value: Any,
         path: list[str | int],
+        parent: str,
     ) -> Any:
         if isinstance(gql_type, GraphQLNonNull):
-            shaped = self._value(gql_type.of_type, nodes, value, path)
+            shaped = self._value(gql_type.of_type, nodes, value, path, parent)
             if shaped is None or shaped is _BUBBLE:
                 if shaped is None:
-                    self._null_error(nodes[0], path)
+                    self._null_error(f"{parent}.{nodes[0].name.value}", path)
                 return _BUBBLE
             return shaped
         if value is None:
@@ -105,7 +108,8 @@ class Projection:
             if not isinstance(value, list):
                 return None
             items = [
-                self._value(gql_type.of_type, nodes, v, [*path, i]) for i, v in enumerate(value)
+                self._value(gql_type.of_type, nodes, v, [*path, i], parent)
+                for i, v in enumerate(value)
             ]
             return None if any(i is _BUBBLE for i in items) else items
         if is_leaf_type(gql_type):
@@ -155,16 +159,15 @@ class Projection:
         include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (include is not None and not include.get("if"))
 
-    def _null_error(self, node: FieldNode, path: list[str | int]) -> None:
+    def _null_error(self, coordinate: str, path: list[str | int]) -> None:
         for error in self.errors:  # a subgraph error at or below this path explains it
             where = error.get("path")
             if isinstance(where, list) and where[: len(path)] == path:
                 return
-        parent = node.name.value
-        self.errors.append(
+        self.completion.append(
             {
-                "message": f"Cannot return null for non-null field {parent}.",
+                "message": f"Cannot return null for non-nullable field {coordinate}.",
                 "path": list(path),
-                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                "extensions": {"code": "INVALID_GRAPHQL"},
             }
         )

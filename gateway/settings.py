@@ -14,6 +14,9 @@ services = "examples"          # every <service>.graphql in it is loaded at star
 max_request_bytes = 33554432   # larger GraphQL request bodies get HTTP 413
 registry_poll = 2.0            # seconds between looks for schemas pushed through other gateways
 
+[gateway.subgraphs]            # external federation subgraphs, composed with the store's
+reviews = "http://10.0.0.7:4001/graphql"
+
 [store]
 max_document_bytes = 1048576
 timeout = 5.0                  # seconds per shard call
@@ -60,6 +63,8 @@ class GatewaySettings:
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
     registry_poll: float = 2.0  # seconds between looks for schemas pushed elsewhere
+    # External Apollo Federation subgraphs composed with the store's: name -> URL.
+    subgraphs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

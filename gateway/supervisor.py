@@ -289,7 +289,7 @@ def run_up(
     print(
         f"shardgate is up ({len(layout.shards)} shards, replication {layout.replication}, "
         f"data in {data}/); Ctrl-C stops it.\n"
-        f"  GraphQL    {url}/graphql  (every store service merged into one schema)\n"
+        f"  GraphQL    {url}/graphql  (the supergraph of every service)\n"
         f"  subgraphs  {url}/subgraphs/<service>/graphql  (Apollo Federation v2)\n"
         f"  status     shardgate status --gateway {url}",
         flush=True,

@@ -1,9 +1,8 @@
-"""Executable store schemas: generated SDL + resolvers over `CollectionStore`s.
+"""Executable store subgraphs: generated SDL + resolvers over `CollectionStore`s.
 
-Two shapes are built from the same resolvers:
-- a service's **subgraph** (Apollo Federation v2: `_service`, `_entities`); references to
-  another service's types resolve to `{__typename, key}` stubs for the federation gateway;
-- the **merged** schema of every service, where references are fetched in process.
+Each service is an Apollo Federation v2 subgraph (`_service`, `_entities`). A reference to a
+type of this service is fetched in process; one to another service's type resolves to a
+`{__typename, key}` stub that the federation gateway completes.
 
 Reads of referenced and entity documents go through one DataLoader per collection per request,
 so N references cost one batched get per shard, not N calls.
@@ -22,7 +21,7 @@ from strawberry.dataloader import DataLoader
 from schema.model import Collection, Field, ServiceSchema
 from schema.naming import collection_names
 from schema.store import CollectionStore, ConstraintViolation, StoreInputError
-from schema.subgraph import executable_subgraph_sdl, merged_sdl, subgraph_sdl
+from schema.subgraph import executable_subgraph_sdl, subgraph_sdl
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
 from shards.protocol import OrderTerm
@@ -64,18 +63,6 @@ def build_subgraph_schema(
     query.fields["_entities"].resolve = _guard(_resolve_entities)
     entity = schema.get_type("_Entity")
     entity.resolve_type = lambda obj, *_: obj["__typename"]  # type: ignore[union-attr]
-    return schema
-
-
-def build_merged_schema(
-    models: Sequence[ServiceSchema], stores: Mapping[str, CollectionStore]
-) -> GraphQLSchema:
-    """`stores`: every service's collection type name -> store."""
-    schema = build_schema(merged_sdl(list(models)))
-    for model in models:
-        for c in model.collections:
-            _bind_collection(schema, c, stores[c.name])
-            _bind_references(schema, c, stores, external=set())
     return schema
 
 

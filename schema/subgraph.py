@@ -2,7 +2,6 @@
 
     subgraph_sdl(model)             what the gateway gets from `_service { sdl }`
     executable_subgraph_sdl(model)  the same plus the federation machinery, for build_schema()
-    merged_sdl(models)              every service in one plain schema (no federation)
     check_compatible(models)        refuse services that cannot be served side by side
 
 Output order is stable: shared definitions, then each enum, embedded type and collection
@@ -11,7 +10,7 @@ followed by the types generated from it (in declaration order), stubs, Query, Mu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from schema.compat import check_compatible
 from schema.model import Collection, ServiceSchema
@@ -67,30 +66,6 @@ def executable_subgraph_sdl(model: ServiceSchema) -> str:
     )
 
 
-def merged_sdl(models: Sequence[ServiceSchema]) -> str:
-    """One plain schema holding every service: references point at their real types.
-
-    A reference to a type none of `models` defines (an external subgraph's) keeps a key-only
-    type, `type Review { id: ID! }`: all this schema can say about it. Raises `SchemaErrors`
-    when the services are not compatible.
-    """
-    check_compatible(models)
-    defined = {c.name for m in models for c in m.collections}
-    definitions: dict[str, str] = {}
-    for model in models:
-        for name, text in _service_definitions(model, federated=False).items():
-            definitions.setdefault(name, text)  # shared embedded types and enums: once
-    for model in models:
-        for stub in model.stubs:
-            if stub.name not in defined:
-                definitions.setdefault(stub.name, stub_type(stub, federated=False))
-    return _join(
-        *SHARED_DEFINITIONS,
-        *definitions.values(),
-        *_roots([c for m in models for c in m.collections]),
-    )
-
-
 def _service_definitions(model: ServiceSchema, *, federated: bool) -> dict[str, str]:
     """Every definition the service's types give rise to, by type name, in output order."""
     orderable = orderable_objects(model.objects)
@@ -115,4 +90,4 @@ def _join(*definitions: str) -> str:
     return "\n\n".join(definitions) + "\n"
 
 
-__all__ = ["check_compatible", "executable_subgraph_sdl", "merged_sdl", "subgraph_sdl"]
+__all__ = ["check_compatible", "executable_subgraph_sdl", "subgraph_sdl"]

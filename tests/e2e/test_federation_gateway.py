@@ -41,6 +41,8 @@ def gateways(
         '{id: "go1", userId: "g1", productIds: ["gp1", "gp2"], total: 150, '
         'status: PAID, createdAt: "t"},'
         '{id: "go2", userId: "g2", productIds: ["gp2"], total: 30, '
+        'status: PENDING, createdAt: "t"},'
+        '{id: "go3", userId: "nobody", productIds: ["gp1", "nope"], total: 1, '
         'status: PENDING, createdAt: "t"}]) { id } }'
     )
     urls = {s: f"{cluster.url}/subgraphs/{s}/graphql" for s in SERVICES}
@@ -174,3 +176,9 @@ def test_own_composition_gives_the_same_answers(gateways: tuple[str, str], compo
     ):
         ours, theirs = both((composing, apollo), query)
         assert "errors" not in theirs and ours == theirs
+
+
+def test_dangling_references_answer_as_apollo_gateway_does(gateways: tuple[str, str]) -> None:
+    """A user or product id that no document has: the same data and errors as Apollo."""
+    ours, apollo = both(gateways, '{ order(id: "go3") { id user { name } products { name } } }')
+    assert ours == apollo

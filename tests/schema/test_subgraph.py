@@ -35,7 +35,7 @@ from schema.errors import SchemaErrors, ServiceConflict
 from schema.model import ServiceSchema
 from schema.parser import parse_service
 from schema.sdl_text import FEDERATION_LINK, SHARED_DEFINITIONS
-from schema.subgraph import check_compatible, executable_subgraph_sdl, merged_sdl, subgraph_sdl
+from schema.subgraph import check_compatible, executable_subgraph_sdl, subgraph_sdl
 from tests.peers.apollo import compose as apollo_compose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -569,42 +569,21 @@ def test_the_executable_subgraph_answers_federation_queries() -> None:
     }
 
 
-# -- the merged schema ---------------------------------------------------------------------------
-
-
-def test_merged_sdl_builds_with_real_reference_types() -> None:
-    sdl = merged_sdl(examples())
-    schema = build_schema(sdl)
-    assert "@key" not in sdl and "@shareable" not in sdl and "_entities" not in sdl
-    assert sdl.count("type Address {") == 1  # shared by users and orders, defined once
-    assert sdl.count("input StringComparison {") == 1
-    assert fields_of(schema, "Order")["user"] == "User"
-    assert fields_of(schema, "Order")["products"] == "[Product]"
-    assert "email" in fields_of(schema, "User")  # the real User, not a stub
-    assert schema.query_type is not None
-    assert {"user", "users", "order", "orders", "product", "productsAggregate"} <= set(
-        schema.query_type.fields
-    )
-    query = "{ orders { user { email } products { name } shippingAddress { city } } }"
-    assert validate(schema, parse(query)) == []
+# -- what clients see ---------------------------------------------------------------------------
 
 
 def test_the_documented_example_operations_are_valid() -> None:
+    """Against the API schema of the examples' supergraph, as composed by shardgate."""
+    from gateway.api_schema import api_schema
+    from gateway.supergraph import load_supergraph
+    from schema.composition import compose
+    from schema.subgraph_reader import read_subgraph
+
+    supergraph = compose([read_subgraph(m.service, "", subgraph_sdl(m)) for m in examples()])
+    schema = api_schema(load_supergraph(supergraph))
     docs = (ROOT / "docs" / "schema-language.md").read_text()
     example_block = docs.split("This gives, among others:\n\n```graphql\n")[1].split("```")[0]
-    schema = build_schema(merged_sdl(examples()))
     assert validate(schema, parse(example_block)) == []
-
-
-def test_merged_sdl_keeps_a_key_only_type_for_types_no_service_defines() -> None:
-    schema = build_schema(merged_sdl([example("orders")]))
-    assert fields_of(schema, "User") == {"id": "ID!"}
-
-
-def test_merged_sdl_refuses_incompatible_services() -> None:
-    twin = service("accounts", 'type User @collection @key(fields: "id") {\n  id: ID!\n}\n')
-    with pytest.raises(SchemaErrors):
-        merged_sdl([example("users"), twin])
 
 
 # -- composition --------------------------------------------------------------------------------
