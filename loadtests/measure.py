@@ -59,6 +59,7 @@ class StoreResult:
     inserts: Inserts
     reads: Reads
     cpu: dict[str, dict[str, float]]  # phase -> "gateway" | "shards" | "client" -> CPU seconds
+    supergraph_reads: Reads | None = None  # the same reads through /graphql (federated)
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

@@ -38,6 +38,13 @@ def print_report(setup: Setup, store: StoreResult, base: SqliteResult) -> None:
         ("key read p50 (ms)", rd.p50_ms, base.read_p50_ms, _ms),
         ("key read p99 (ms)", rd.p99_ms, base.read_p99_ms, _ms),
     ]
+    if store.supergraph_reads is not None:
+        sg = store.supergraph_reads
+        rows += [
+            ("key reads via /graphql (req/s)", sg.per_second, base.reads_per_second, _count),
+            ("  p50 (ms)", sg.p50_ms, base.read_p50_ms, _ms),
+            ("  p99 (ms)", sg.p99_ms, base.read_p99_ms, _ms),
+        ]
     print()
     print(
         f"setup: {setup.documents:,} documents, {setup.shards} shards, replication "
@@ -88,10 +95,17 @@ def print_report(setup: Setup, store: StoreResult, base: SqliteResult) -> None:
         ),
         "ratios": {
             key: round(ours / theirs, 6) if theirs else None
-            for key, (_, ours, theirs, _) in zip(_KEYS, rows, strict=True)
+            for key, (_, ours, theirs, _) in zip(_KEYS, rows[: len(_KEYS)], strict=True)
         },
         "cpu_seconds": store.cpu,
     }
+    if store.supergraph_reads is not None:
+        sg = store.supergraph_reads
+        summary["supergraph_reads"] = {
+            "reads_per_s": round(sg.per_second, 1),
+            "read_p50_ms": round(sg.p50_ms, 4),
+            "read_p99_ms": round(sg.p99_ms, 4),
+        }
     print()
     print(orjson.dumps(summary).decode(), flush=True)
 

@@ -111,8 +111,12 @@ async def _measure_http(
         before_reads = cluster.cpu_seconds()
         reads = await read_for(client, ids, seconds)
         after = cluster.cpu_seconds()
+    # The same reads through the supergraph at /graphql: plan, in-process subgraph, shaping.
+    async with GraphQLClient(f"{cluster.gateway}/graphql") as client:
+        await read_for(client, ids, WARMUP_SECONDS, seed=0)
+        supergraph_reads = await read_for(client, ids, seconds, seed=2)
     cpu = {"inserts": _delta(before, after_inserts), "reads": _delta(before_reads, after)}
-    return StoreResult(inserts, reads, cpu)
+    return StoreResult(inserts, reads, cpu, supergraph_reads)
 
 
 @contextlib.contextmanager
