@@ -44,9 +44,15 @@ class PlanExecutor:
         self.subgraphs = subgraphs
 
     async def execute(
-        self, plan: QueryPlan, operation: OperationDefinitionNode, variables: Mapping[str, Any]
+        self,
+        plan: QueryPlan,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+        texts: dict[int, str] | None = None,
     ) -> tuple[Data, list[Data]]:
-        run = _Run(self, operation, variables)
+        """`texts` caches each fetch's operation text for the plan (it lives as long as the
+        plan does): printing them is the executor's largest fixed cost per request."""
+        run = _Run(self, operation, variables, {} if texts is None else texts)
         if plan.node is not None:
             await run.node(plan.node, ())
         return run.data, run.errors
@@ -58,13 +64,13 @@ class _Run:
         executor: PlanExecutor,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        texts: dict[int, str],
     ) -> None:
         self.sg = executor.sg
         self.subgraphs = executor.subgraphs
         self.variables = variables
-        self.definitions = {
-            v.variable.name.value: print_ast(v.type) for v in operation.variable_definitions or ()
-        }
+        self.operation = operation
+        self.texts = texts
         self.data: Data = {}
         self.errors: list[Data] = []
 
@@ -168,15 +174,21 @@ class _Run:
     def operation_text(
         self, fetch: Fetch, selection: SelectionSetNode, *, entities: bool = False
     ) -> str:
+        cached = self.texts.get(id(fetch))
+        if cached is not None:
+            return cached
+        definitions = {
+            v.variable.name.value: print_ast(v.type)
+            for v in self.operation.variable_definitions or ()
+        }
         variables = [
-            f"${name}: {self.definitions[name]}"
-            for name in fetch.variable_usages
-            if name in self.definitions
+            f"${name}: {definitions[name]}" for name in fetch.variable_usages if name in definitions
         ]
         if entities:
             variables.insert(0, "$representations: [_Any!]!")
         header = fetch.operation_kind + (f"({', '.join(variables)})" if variables else "")
-        return f"{header} {print_ast(selection)}"
+        text = self.texts[id(fetch)] = f"{header} {print_ast(selection)}"
+        return text
 
     async def call(
         self,

@@ -41,20 +41,26 @@ class Federation:
         self.api = api_schema(supergraph)
         self.planner = Planner(supergraph)
         self.executor = PlanExecutor(supergraph, subgraphs)
-        self._plans: OrderedDict[tuple[str, str | None], QueryPlan] = OrderedDict()
+        # Plans with their fetches' printed operation texts (filled on first use).
+        self._plans: OrderedDict[tuple[str, str | None], tuple[QueryPlan, dict[int, str]]]
+        self._plans = OrderedDict()
         self._plan_cache = plan_cache
 
     def plan(self, query: str, document: DocumentNode, operation_name: str | None) -> QueryPlan:
+        return self._prepared(query, document, operation_name)[0]
+
+    def _prepared(
+        self, query: str, document: DocumentNode, operation_name: str | None
+    ) -> tuple[QueryPlan, dict[int, str]]:
         key = (query, operation_name)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self.planner.plan(document, operation_name)
-            self._plans[key] = plan
+        entry = self._plans.get(key)
+        if entry is None:
+            entry = self._plans[key] = (self.planner.plan(document, operation_name), {})
             if len(self._plans) > self._plan_cache:
                 self._plans.popitem(last=False)
         else:
             self._plans.move_to_end(key)
-        return plan
+        return entry
 
     async def run(
         self,
@@ -78,14 +84,14 @@ class Federation:
         if isinstance(coerced, list):
             return ExecutionResult(None, coerced)
         try:
-            plan = self.plan(query, document, operation_name)
+            plan, texts = self._prepared(query, document, operation_name)
         except PlanningError as e:
             return ExecutionResult(
                 None, [GraphQLError(e.message, extensions={"code": "QUERY_PLANNING_FAILED"})]
             )
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
-        data, raw_errors = await self.executor.execute(plan, operation, values)
+        data, raw_errors = await self.executor.execute(plan, operation, values, texts)
         if _introspects(operation):
             introspected = execute(
                 self.api, document, variable_values=variables, operation_name=operation_name
