@@ -61,8 +61,7 @@ async def _load(url: str, query: str, seconds: float) -> tuple[float, float, flo
 def run_gateway_bench(seconds: float = 5.0) -> int:
     sys.path.insert(0, str(REPO))
     from tests.peers.apollo import apollo_gateway, shop_subgraphs
-    from tests.support.ports import free_port
-    from tests.support.processes import HttpReady, running_process
+    from tests.support.gateways import shardgate_gateway
 
     print(
         f"starting the shop subgraphs, shardgate's gateway and Apollo Gateway "
@@ -71,35 +70,16 @@ def run_gateway_bench(seconds: float = 5.0) -> int:
     )
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     try:
-        with shop_subgraphs() as urls:
-            port = free_port()
-            argv = [
-                sys.executable,
-                "-m",
-                "gateway",
-                "gateway",
-                "--port",
-                str(port),
-                "--supergraph",
-                str(SUPERGRAPH),
-            ]
-            for name, url in urls.items():
-                argv += ["--subgraph-url", f"{name}={url}"]
-            with (
-                running_process(
-                    argv,
-                    name="shardgate-gateway",
-                    cwd=REPO,
-                    ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
-                ),
-                apollo_gateway(urls) as apollo,
-            ):
-                gateways = {"shardgate": f"http://127.0.0.1:{port}/graphql", "apollo": apollo}
-                for label, query in OPERATIONS.items():
-                    results[label] = {
-                        name: asyncio.run(_load(url, query, seconds))
-                        for name, url in gateways.items()
-                    }
+        with (
+            shop_subgraphs() as urls,
+            shardgate_gateway(supergraph=SUPERGRAPH, subgraph_urls=urls) as ours,
+            apollo_gateway(urls) as apollo,
+        ):
+            gateways = {"shardgate": ours, "apollo": apollo}
+            for label, query in OPERATIONS.items():
+                results[label] = {
+                    name: asyncio.run(_load(url, query, seconds)) for name, url in gateways.items()
+                }
     except BenchError as e:
         raise SystemExit(f"shardgate bench gateway: {e}") from None
     _report(results, seconds)

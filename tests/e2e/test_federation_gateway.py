@@ -3,7 +3,6 @@ running subgraphs must give the same JSON for the same operations."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,8 @@ import httpx
 import pytest
 
 from tests.peers.apollo import apollo_gateway, compose
-from tests.support.cluster import REPO, Cluster
-from tests.support.ports import free_port
-from tests.support.processes import HttpReady, running_process
+from tests.support.cluster import Cluster
+from tests.support.gateways import shardgate_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -54,27 +52,8 @@ def gateways(
     }
     supergraph = tmp_path_factory.mktemp("federation") / "supergraph.graphql"
     supergraph.write_text(compose(sdls, urls=urls))
-    port = free_port()
-    ours = [
-        sys.executable,
-        "-m",
-        "gateway",
-        "gateway",
-        "--supergraph",
-        str(supergraph),
-        "--port",
-        str(port),
-    ]
-    with (
-        running_process(
-            ours,
-            name="shardgate-gateway",
-            cwd=REPO,
-            ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
-        ),
-        apollo_gateway(urls) as apollo,
-    ):
-        yield f"http://127.0.0.1:{port}/graphql", apollo
+    with shardgate_gateway(supergraph=supergraph) as ours, apollo_gateway(urls) as apollo:
+        yield ours, apollo
 
 
 def both(
@@ -154,17 +133,9 @@ def test_healthz_and_plan_command(gateways: tuple[str, str], tmp_path: Path) -> 
 @pytest.fixture(scope="module")
 def composing(cluster: Cluster, gateways: tuple[str, str]) -> Iterator[str]:
     """A gateway that composed the supergraph itself, from the subgraphs' _service { sdl }."""
-    port = free_port()
-    argv = [sys.executable, "-m", "gateway", "gateway", "--port", str(port)]
-    for name in SERVICES:
-        argv += ["--subgraph", f"{name}={cluster.url}/subgraphs/{name}/graphql"]
-    with running_process(
-        argv,
-        name="shardgate-composing",
-        cwd=REPO,
-        ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
-    ):
-        yield f"http://127.0.0.1:{port}/graphql"
+    urls = {name: f"{cluster.url}/subgraphs/{name}/graphql" for name in SERVICES}
+    with shardgate_gateway(compose_from=urls) as url:
+        yield url
 
 
 def test_own_composition_gives_the_same_answers(gateways: tuple[str, str], composing: str) -> None:

@@ -4,7 +4,6 @@ Every fixture operation must give the same JSON from both."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,7 @@ import httpx
 import pytest
 
 from tests.peers.apollo import apollo_gateway, shop_subgraphs
-from tests.support.cluster import REPO
-from tests.support.ports import free_port
-from tests.support.processes import HttpReady, running_process
+from tests.support.gateways import shardgate_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -26,30 +23,13 @@ OPERATIONS = sorted(
 
 @pytest.fixture(scope="module")
 def gateways() -> Iterator[tuple[str, str]]:
-    with shop_subgraphs() as urls:
-        port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "gateway",
-            "--port",
-            str(port),
-            "--supergraph",
-            str(FIXTURES / "supergraphs" / "shop.graphql"),
-        ]
-        for name, url in urls.items():
-            argv += ["--subgraph-url", f"{name}={url}"]
-        with (
-            running_process(
-                argv,
-                name="shardgate-gateway",
-                cwd=REPO,
-                ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
-            ),
-            apollo_gateway(urls) as apollo,
-        ):
-            yield f"http://127.0.0.1:{port}/graphql", apollo
+    supergraph = FIXTURES / "supergraphs" / "shop.graphql"
+    with (
+        shop_subgraphs() as urls,
+        shardgate_gateway(supergraph=supergraph, subgraph_urls=urls) as ours,
+        apollo_gateway(urls) as apollo,
+    ):
+        yield ours, apollo
 
 
 def ask(url: str, query: str, variables: dict | None = None) -> dict:
