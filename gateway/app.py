@@ -8,6 +8,8 @@ GET      /admin/services                registered services and their SDL
 POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
                                         409 breaking (with the report), 400 invalid
 GET      /admin/status                  shards, ring ownership, document counts
+*        /admin/triggers..., /admin/events...   triggers and their event log
+                                        (gateway/trigger_admin.py)
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from starlette.routing import Route
 
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.settings import GatewaySettings
+from gateway.trigger_admin import trigger_routes
+from gateway.triggers import TriggerRegistry
 from schema.model import ServiceSchema
 from schema.registry import Registry
 from schema.resolvers import StoreContext, build_merged_schema, build_subgraph_schema
@@ -56,6 +60,7 @@ class StoreGateway:
         self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
         self.registry = Registry(self.client)
         self.registry.on_change(self._rebuild)
+        self.triggers = TriggerRegistry(self.client, settings.triggers)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
         self.ready = asyncio.Event()
@@ -70,6 +75,7 @@ class StoreGateway:
             try:
                 await check_ring(self.client)
                 await self.registry.load()
+                await self.triggers.load()
                 break
             except RingMismatch as e:
                 self.fatal = str(e)
@@ -89,6 +95,7 @@ class StoreGateway:
             await asyncio.sleep(self.settings.registry_poll)
             try:
                 await self.registry.refresh()
+                await self.triggers.refresh()
             except ShardError as e:
                 log.warning("registry refresh failed (%s); serving the schema we have", e)
 
@@ -259,6 +266,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/admin/services", list_services),
         Route("/admin/services/{service}", push_service, methods=["POST"]),
         Route("/admin/status", status),
+        *trigger_routes(gw),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gw

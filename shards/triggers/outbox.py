@@ -1,0 +1,171 @@
+"""The transactional outbox: one event row per matching trigger per change, written by a
+transaction hook in the SQLite transaction that applies the change, so a committed change
+always has its event and a rolled-back one never does.
+
+Every replica of a key writes the same rows: the event id is a uuid5 over (trigger, collection,
+key, version), and `owner` is the key's primary (first of its preference list, from the stored
+token), the one shard that delivers while it is up.
+
+A take-back (a coordinator restoring an older version after a failed write, see
+shards/writes.py) is recognised by its version being below one already in the outbox for the
+key: the events of the undone write are cancelled if not yet delivered, and it fires nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shards.storage import Change, table
+from shards.triggers.config import TriggerConfig
+
+NAMESPACE = uuid.UUID("5f1d8a52-8d0c-4a43-9e53-3b7c1b0f7a11")
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS trigger_config(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " config TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS trigger_events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE, trigger TEXT NOT NULL, collection TEXT NOT NULL,"
+    " key TEXT NOT NULL, version INTEGER NOT NULL, op TEXT NOT NULL, old TEXT, new TEXT,"
+    " created_ms INTEGER NOT NULL, owner TEXT NOT NULL, replicas TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending', tries INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL DEFAULT 0, done_ms INTEGER)",
+    "CREATE INDEX IF NOT EXISTS trigger_events_due ON trigger_events(status, owner, seq)",
+    "CREATE INDEX IF NOT EXISTS trigger_events_key ON trigger_events(collection, key, version)",
+    "CREATE TABLE IF NOT EXISTS trigger_attempts(event_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " shard TEXT NOT NULL, retry INTEGER NOT NULL, status TEXT NOT NULL, code INTEGER,"
+    " latency_ms REAL, error TEXT)",
+    "CREATE INDEX IF NOT EXISTS trigger_attempts_event ON trigger_attempts(event_id)",
+    # Triggers a receiver's 410 disabled on this shard, until the trigger is resumed.
+    "CREATE TABLE IF NOT EXISTS trigger_disabled(name TEXT PRIMARY KEY, reason TEXT NOT NULL)",
+)
+
+EVENT_COLUMNS = (
+    "seq, id, trigger, collection, key, version, op, old, new, created_ms, owner, replicas,"
+    " status, tries, next_ms, done_ms"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    id: str
+    trigger: str
+    collection: str
+    key: str
+    version: int
+    op: str  # INSERT | UPDATE | DELETE | MANUAL
+    old: str | None  # JSON text
+    new: str | None
+    created_ms: int
+    owner: str
+    replicas: tuple[str, ...]
+    status: str  # pending | delivered | dead | cancelled
+    tries: int
+    next_ms: int
+    done_ms: int | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Event:
+        values = list(row)
+        values[11] = tuple(orjson.loads(values[11]))
+        return cls(*values)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "collection": self.collection,
+            "key": self.key,
+            "version": self.version,
+            "op": self.op,
+            "created_ms": self.created_ms,
+            "owner": self.owner,
+            "status": self.status,
+            "tries": self.tries,
+            "next_ms": self.next_ms,
+            "done_ms": self.done_ms,
+        }
+
+
+def event_id(trigger: str, collection: str, key: str, version: int) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{trigger}\x00{collection}\x00{key}\x00{version}"))
+
+
+def create_schema(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        db.execute(statement)
+
+
+class OutboxHook:
+    """The transaction hook. `config` is swapped whole by the event loop (an atomic reference
+    assignment), read here on the writer thread."""
+
+    def __init__(self) -> None:
+        self.config = TriggerConfig()
+        self._by_collection: dict[str, list[Any]] = {}
+
+    def set_config(self, config: TriggerConfig) -> None:
+        self._by_collection = config.by_collection()
+        self.config = config
+
+    def __call__(self, db: sqlite3.Connection, changes: Sequence[Change]) -> None:
+        by_collection, ring = self._by_collection, self.config.ring
+        if not by_collection or ring is None:
+            return
+        rows = []
+        for change in changes:
+            defs = by_collection.get(change.collection)
+            if not defs:
+                continue
+            [(newest,)] = db.execute(
+                "SELECT max(version) FROM trigger_events WHERE collection = ? AND key = ?",
+                (change.collection, change.key),
+            ).fetchall()
+            if newest is not None and change.version < newest:  # a take-back
+                db.execute(
+                    "UPDATE trigger_events SET status = 'cancelled' WHERE collection = ?"
+                    " AND key = ? AND version > ? AND status = 'pending'",
+                    (change.collection, change.key, change.version),
+                )
+                continue
+            old = None if change.before is None else orjson.loads(change.before)
+            new = None if change.after is None else orjson.loads(change.after)
+            fired = [d for d in defs if d.fires(change.op, old, new)]
+            if not fired:
+                continue
+            [(token,)] = db.execute(
+                f"SELECT token FROM {table(change.collection)} WHERE key = ?", (change.key,)
+            ).fetchall()
+            replicas = ring.preference_list(token)
+            for d in fired:
+                rows.append(
+                    (
+                        event_id(d.name, change.collection, change.key, change.version),
+                        d.name,
+                        change.collection,
+                        change.key,
+                        change.version,
+                        change.op.upper(),
+                        change.before,
+                        change.after,
+                        change.ts,
+                        replicas[0],
+                        orjson.dumps(replicas).decode(),
+                    )
+                )
+        if rows:
+            insert_events(db, rows)
+
+
+def insert_events(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO trigger_events(id, trigger, collection, key, version, op, old,"
+        " new, created_ms, owner, replicas) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
