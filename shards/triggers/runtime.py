@@ -134,8 +134,11 @@ class TriggerRuntime:
 
     async def state(self, body: dict[str, Any]) -> Any:
         counts: dict[str, dict[str, int]] = {}
+        # Only the events this shard delivers, so that sums over shards count each once.
         for trigger, status, n in self._reader.execute(
-            "SELECT trigger, status, count(*) FROM trigger_events GROUP BY trigger, status"
+            "SELECT trigger, status, count(*) FROM trigger_events WHERE owner = ?"
+            " GROUP BY trigger, status",
+            (self.shard_id,),
         ):
             counts.setdefault(trigger, {})[status] = n
         return {

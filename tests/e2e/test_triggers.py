@@ -4,6 +4,7 @@ verifies every signature with the `standardwebhooks` package."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -180,3 +181,104 @@ def test_a_refused_write_produces_no_event(cluster: Cluster, rx: Receiver) -> No
     assert ops == ["INSERT", "UPDATE"]
     names = [d["body"]["event"]["data"]["new"]["name"] for d in of(got, "refused")]
     assert names == ["Ann", "Bob"]
+
+
+def events(cluster: Cluster, *args: str) -> list[dict[str, Any]]:
+    out = shardgate(cluster, "events", "list", "--json", *args).stdout
+    return json.loads(out)["events"]
+
+
+def test_failures_are_retried_then_dead_listed_and_redelivered(
+    cluster: Cluster, rx: Receiver
+) -> None:
+    add_trigger(cluster, rx, "flaky", "--max-retries", "2", "--retry-interval", "0.05")
+    rx.behave(path="/flaky", status=500, count=3)
+    assert "errors" not in insert(cluster, "f1")
+    cluster.gateway.wait_until(
+        lambda: len(events(cluster, "--trigger", "flaky", "--status", "dead")) == 1,
+        "the event is dead",
+        20,
+    )
+    [dead] = events(cluster, "--trigger", "flaky")
+    assert dead["tries"] == 3
+    shown = json.loads(shardgate(cluster, "events", "show", dead["id"], "--json").stdout)
+    codes = [a["code"] for a in shown["attempts"] if a["shard"] == dead["owner"]]
+    assert codes == [500, 500, 500]
+    assert shown["event"]["data"]["new"]["id"] == "f1"
+    assert SECRET not in json.dumps(shown)
+    shardgate(cluster, "events", "redeliver", dead["id"])
+    got = rx.wait_for(lambda ds: any(d["answered"] == 204 for d in of(ds, "flaky")), "redelivery")
+    assert {d["id"] for d in of(got, "flaky")} == {dead["id"]}  # one id on every attempt
+    assert [d["body"]["delivery_info"]["current_retry"] for d in of(got, "flaky")] == [0, 1, 2, 0]
+
+
+def test_retry_after_on_429_is_honoured(cluster: Cluster, rx: Receiver) -> None:
+    add_trigger(cluster, rx, "limited", "--retry-interval", "0.01")
+    rx.behave(path="/limited", status=429, count=1, retry_after="1")
+    assert "errors" not in insert(cluster, "l1")
+    got = of(rx.wait_for(lambda ds: len(of(ds, "limited")) == 2, "the retry"), "limited")
+    assert got[1]["received_at"] - got[0]["received_at"] >= 0.95
+
+
+def test_pause_keeps_events_queued_and_resume_sends_them_in_order(
+    cluster: Cluster, rx: Receiver
+) -> None:
+    add_trigger(cluster, rx, "paused")
+    shardgate(cluster, "trigger", "pause", "paused")
+    assert "errors" not in insert(cluster, "p1", "A")
+    update(cluster, "p1", "B")
+    cluster.gateway.wait_until(
+        lambda: len(events(cluster, "--trigger", "paused", "--status", "pending")) == 2,
+        "two queued events",
+        10,
+    )
+    assert of(rx.deliveries(), "paused") == []
+    rows = [line.split() for line in shardgate(cluster, "trigger", "list").stdout.splitlines()]
+    [row] = [r for r in rows if r[0] == "paused"]
+    assert row[3:5] == ["paused", "2"]  # state, pending events
+    shardgate(cluster, "trigger", "resume", "paused")
+    got = of(rx.wait_for(lambda ds: len(of(ds, "paused")) == 2, "both events"), "paused")
+    assert [d["body"]["event"]["op"] for d in got] == ["INSERT", "UPDATE"]
+
+
+def test_410_disables_the_trigger_until_resumed(cluster: Cluster, rx: Receiver) -> None:
+    add_trigger(cluster, rx, "gone")
+    rx.behave(path="/gone", status=410, count=1)
+    assert "errors" not in insert(cluster, "g1")
+    rx.wait_for(lambda ds: len(of(ds, "gone")) == 1, "the 410")
+
+    def disabled() -> bool:
+        body = cluster.http.get(cluster.url + "/admin/triggers").json()
+        [t] = [t for t in body["triggers"] if t["name"] == "gone"]
+        return any(s["disabled"] for s in t["shards"].values())
+
+    cluster.gateway.wait_until(disabled, "the trigger is disabled", 10)
+    shardgate(cluster, "trigger", "resume", "gone")
+    got = of(rx.wait_for(lambda ds: len(of(ds, "gone")) == 2, "delivery after resume"), "gone")
+    assert got[0]["id"] == got[1]["id"] and got[1]["answered"] == 204
+
+
+def test_manual_invocation_and_remove(cluster: Cluster, rx: Receiver) -> None:
+    add_trigger(cluster, rx, "manual")
+    assert "errors" not in insert(cluster, "m1", "Max")
+    rx.wait_for(lambda ds: len(of(ds, "manual")) == 1, "the insert")
+    event_id = shardgate(cluster, "trigger", "invoke", "manual", "m1").stdout.strip()
+    got = of(rx.wait_for(lambda ds: len(of(ds, "manual")) == 2, "the manual event"), "manual")
+    assert got[1]["id"] == event_id
+    assert got[1]["body"]["event"]["op"] == "MANUAL"
+    inserted = got[0]["body"]["event"]["data"]["new"]
+    assert got[1]["body"]["event"]["data"] == {"old": None, "new": inserted}
+    shardgate(cluster, "trigger", "remove", "manual")
+    assert "manual" not in shardgate(cluster, "trigger", "list").stdout
+
+
+def test_cleanup_deletes_delivered_events(cluster: Cluster, rx: Receiver) -> None:
+    add_trigger(cluster, rx, "cleaned")
+    assert "errors" not in insert(cluster, "c1")
+    cluster.gateway.wait_until(
+        lambda: len(events(cluster, "--trigger", "cleaned", "--status", "delivered")) == 1,
+        "delivered",
+        10,
+    )
+    shardgate(cluster, "events", "cleanup", "--older-than", "0")
+    assert events(cluster, "--trigger", "cleaned", "--status", "delivered") == []

@@ -6,8 +6,9 @@ the test told it to (fail with a status, answer slowly, send Retry-After).
 
     POST /hook                 a delivery; answered 204 unless told otherwise
     GET  /_deliveries          {"deliveries": [{"id", "body", "verified", "received_at", ...}]}
-    POST /_behave              {"status": 500, "count": 2, "retry_after": "1", "delay_s": 0.2}
-                               the next `count` deliveries (all, if count is null) get that
+    POST /_behave              {"path": "/t", "status": 500, "count": 2, "retry_after": "1",
+                                "delay_s": 0.2}: the next `count` deliveries to that path
+                               (all, if count is null) get that
     POST /_reset               forget deliveries and behaviour
 """
 
@@ -25,7 +26,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 def build(secret: str) -> web.Application:
     verifier = Webhook(secret)
     deliveries: list[dict[str, Any]] = []
-    behaviour: dict[str, Any] = {}
+    behaviours: dict[str, dict[str, Any]] = {}  # path -> what to answer
 
     async def hook(request: web.Request) -> web.Response:
         received = time.time()
@@ -37,6 +38,7 @@ def build(secret: str) -> web.Application:
         except WebhookVerificationError as e:
             body, verified = {"unverified": str(e)}, False
         status, delay, retry_after = 204, 0.0, None
+        behaviour = behaviours.get(request.path)
         if behaviour and behaviour.get("count", 1) != 0:
             status = behaviour.get("status", 204)
             delay = behaviour.get("delay_s", 0.0)
@@ -66,13 +68,13 @@ def build(secret: str) -> web.Application:
         return web.json_response({"deliveries": deliveries})
 
     async def behave(request: web.Request) -> web.Response:
-        behaviour.clear()
-        behaviour.update(await request.json())
+        behaviour = await request.json()
+        behaviours[behaviour.pop("path")] = behaviour
         return web.json_response({"ok": True})
 
     async def reset(request: web.Request) -> web.Response:
         deliveries.clear()
-        behaviour.clear()
+        behaviours.clear()
         return web.json_response({"ok": True})
 
     app = web.Application()
