@@ -24,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
+import orjson
+
 from shards.storage import ShardStorage
 from shards.triggers import payload, signing
 from shards.triggers.backoff import backoff_ms, retry_after_ms
@@ -32,7 +34,7 @@ from shards.triggers.outbox import EVENT_COLUMNS, Event
 
 log = logging.getLogger("shardgate.triggers")
 
-SCAN_LIMIT = 5000
+SCAN_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,34 +116,47 @@ class Deliverer:
         """Start every event that may go now; returns when the next one is due (ms)."""
         owners = list(self._owners())
         triggers = self._triggers()
+        limit = self._concurrency()
         if not owners or not triggers:
             return None
+        if all(self._per_trigger.get(name, 0) >= limit for name in triggers):
+            return None  # nothing can start: a finishing attempt wakes the worker again
+        # Light columns first: under a backlog most rows wait behind their document's head
+        # or the concurrency bound, and are never decoded.
         rows = self._reader.execute(
-            f"SELECT {EVENT_COLUMNS} FROM trigger_events WHERE status = 'pending'"
-            f" AND owner IN ({', '.join('?' * len(owners))}) ORDER BY seq LIMIT ?",
+            "SELECT seq, trigger, collection, key, next_ms FROM trigger_events"
+            f" WHERE status = 'pending' AND owner IN ({', '.join('?' * len(owners))})"
+            " ORDER BY seq LIMIT ?",
             (*owners, SCAN_LIMIT),
         ).fetchall()
         now = self._now_ms()
         seen: set[tuple[str, str, str]] = set()
         next_due: int | None = None
-        limit = self._concurrency()
-        for row in rows:
-            event = Event.from_row(row)
-            doc = (event.trigger, event.collection, event.key)
+        starting: dict[int, TriggerDef] = {}
+        room = {name: limit - self._per_trigger.get(name, 0) for name in triggers}
+        for seq, name, collection, key, next_ms in rows:
+            doc = (name, collection, key)
             if doc in seen:  # an older event of this document is pending: it goes first
                 continue
             seen.add(doc)
-            trigger = triggers.get(event.trigger)
+            trigger = triggers.get(name)
             if doc in self._inflight or trigger is None or trigger.paused:
                 continue
-            if trigger.name in self.disabled:
+            if name in self.disabled or room[name] <= 0:
                 continue
-            if event.next_ms > now:
-                next_due = event.next_ms if next_due is None else min(next_due, event.next_ms)
+            if next_ms > now:
+                next_due = next_ms if next_due is None else min(next_due, next_ms)
                 continue
-            if self._per_trigger.get(trigger.name, 0) >= limit:
-                continue  # a finishing attempt wakes the worker again
-            self._start(event, trigger)
+            room[name] -= 1
+            starting[seq] = trigger
+        if starting:
+            for row in self._reader.execute(
+                f"SELECT {EVENT_COLUMNS} FROM trigger_events WHERE seq IN"
+                " (SELECT value FROM json_each(?))",
+                (orjson.dumps(list(starting)).decode(),),
+            ):
+                event = Event.from_row(row)
+                self._start(event, starting[event.seq])
         if len(rows) == SCAN_LIMIT:
             return now + 100  # more than one window is pending: look again soon
         return next_due

@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 
 from shards.triggers.delivery import Response
-from shards.triggers.ssrf import PinnedResolver
+from shards.triggers.ssrf import PinnedResolver, check_url
 
 MAX_RESPONSE_BYTES = 64 * 1024  # read (and drop) so the connection can be reused
 
@@ -20,10 +20,14 @@ class WebhookClient:
             keepalive_timeout=30,
         )
         self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        self._allow_private = allow_private
 
     async def send(
         self, url: str, body: bytes, headers: dict[str, str], timeout_s: float
     ) -> Response:
+        # aiohttp never asks the resolver about an address literal: check those here (the URL
+        # may come from an environment variable, unchecked at definition time).
+        check_url(url, allow_private=self._allow_private)
         async with self._session.post(
             url,
             data=body,

@@ -132,3 +132,47 @@ def test_a_shard_refuses_private_targets_unless_allowed() -> None:
         TriggerConfig.parse(raw)
     TriggerConfig.parse(raw, allow_private_env=True)
     TriggerConfig.parse({**raw, "options": {"allow_private": True}})
+
+
+async def test_connect_time_check_pins_only_allowed_addresses() -> None:
+    """A name passes the definition-time check; its resolved address is checked on connect."""
+    from aiohttp import web
+
+    from shards.triggers.http import WebhookClient
+    from shards.triggers.ssrf import PinnedResolver
+
+    hits: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/x", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        with pytest.raises(UnsafeTarget):
+            await PinnedResolver(allow_private=False).resolve("localhost", port)
+        failures = []
+        # Refused by our resolver, or (odd numeric forms) by yarl before any connection.
+        for host in ("localhost", "2130706433", "127.1", "[::ffff:127.0.0.1]"):
+            refused = WebhookClient(allow_private=False)
+            try:
+                await refused.send(f"http://{host}:{port}/x", b"{}", {}, 2.0)
+            except Exception as e:
+                failures.append(e)
+            finally:
+                await refused.close()
+        assert len(failures) == 4 and hits == []
+        allowed = WebhookClient(allow_private=True)
+        try:
+            response = await allowed.send(f"http://localhost:{port}/x", b"{}", {}, 2.0)
+        finally:
+            await allowed.close()
+        assert response.status == 204 and hits == ["/x"]
+    finally:
+        await runner.cleanup()
