@@ -30,7 +30,7 @@ from shards.storage import ShardStorage
 from shards.triggers import payload, signing
 from shards.triggers.backoff import backoff_ms, retry_after_ms
 from shards.triggers.definitions import TriggerDef
-from shards.triggers.outbox import EVENT_COLUMNS, Event
+from shards.triggers.outbox import SELECT_EVENTS, Event
 
 log = logging.getLogger("shardgate.triggers")
 
@@ -117,32 +117,35 @@ class Deliverer:
         owners = list(self._owners())
         triggers = self._triggers()
         limit = self._concurrency()
-        if not owners or not triggers:
+        # Paused and disabled triggers' events wait in the outbox without costing a scan;
+        # so do those of triggers at their concurrency bound (a finishing attempt wakes us).
+        active = [
+            name
+            for name, t in triggers.items()
+            if not t.paused and name not in self.disabled and self._per_trigger.get(name, 0) < limit
+        ]
+        if not owners or not active:
             return None
-        if all(self._per_trigger.get(name, 0) >= limit for name in triggers):
-            return None  # nothing can start: a finishing attempt wakes the worker again
         # Light columns first: under a backlog most rows wait behind their document's head
         # or the concurrency bound, and are never decoded.
         rows = self._reader.execute(
             "SELECT seq, trigger, collection, key, next_ms FROM trigger_events"
             f" WHERE status = 'pending' AND owner IN ({', '.join('?' * len(owners))})"
-            " ORDER BY seq LIMIT ?",
-            (*owners, SCAN_LIMIT),
+            f" AND trigger IN ({', '.join('?' * len(active))}) ORDER BY seq LIMIT ?",
+            (*owners, *active, SCAN_LIMIT),
         ).fetchall()
         now = self._now_ms()
         seen: set[tuple[str, str, str]] = set()
         next_due: int | None = None
         starting: dict[int, TriggerDef] = {}
-        room = {name: limit - self._per_trigger.get(name, 0) for name in triggers}
+        room = {name: limit - self._per_trigger.get(name, 0) for name in active}
         for seq, name, collection, key, next_ms in rows:
             doc = (name, collection, key)
             if doc in seen:  # an older event of this document is pending: it goes first
                 continue
             seen.add(doc)
-            trigger = triggers.get(name)
-            if doc in self._inflight or trigger is None or trigger.paused:
-                continue
-            if name in self.disabled or room[name] <= 0:
+            trigger = triggers[name]
+            if doc in self._inflight or room[name] <= 0:
                 continue
             if next_ms > now:
                 next_due = next_ms if next_due is None else min(next_due, next_ms)
@@ -151,8 +154,7 @@ class Deliverer:
             starting[seq] = trigger
         if starting:
             for row in self._reader.execute(
-                f"SELECT {EVENT_COLUMNS} FROM trigger_events WHERE seq IN"
-                " (SELECT value FROM json_each(?))",
+                f"{SELECT_EVENTS} WHERE e.seq IN (SELECT value FROM json_each(?))",
                 (orjson.dumps(list(starting)).decode(),),
             ):
                 event = Event.from_row(row)

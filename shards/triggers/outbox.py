@@ -34,7 +34,7 @@ SCHEMA = (
     " key TEXT NOT NULL, version INTEGER NOT NULL, op TEXT NOT NULL, old TEXT, new TEXT,"
     " created_ms INTEGER NOT NULL, owner TEXT NOT NULL, replicas TEXT NOT NULL,"
     " status TEXT NOT NULL DEFAULT 'pending', tries INTEGER NOT NULL DEFAULT 0,"
-    " next_ms INTEGER NOT NULL DEFAULT 0, done_ms INTEGER)",
+    " next_ms INTEGER NOT NULL DEFAULT 0, done_ms INTEGER, change_seq INTEGER)",
     "CREATE INDEX IF NOT EXISTS trigger_events_due ON trigger_events(status, owner, seq)",
     "CREATE INDEX IF NOT EXISTS trigger_events_key ON trigger_events(collection, key, version)",
     "CREATE TABLE IF NOT EXISTS trigger_attempts(event_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
@@ -45,9 +45,14 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS trigger_disabled(name TEXT PRIMARY KEY, reason TEXT NOT NULL)",
 )
 
-EVENT_COLUMNS = (
-    "seq, id, trigger, collection, key, version, op, old, new, created_ms, owner, replicas,"
-    " status, tries, next_ms, done_ms"
+# Bodies are not copied: a change's event points at its change-log row (`change_seq`; the
+# change log is never pruned), which already holds before and after. MANUAL events, which
+# have no change, carry their document in `new`.
+SELECT_EVENTS = (
+    "SELECT e.seq, e.id, e.trigger, e.collection, e.key, e.version, e.op,"
+    " coalesce(e.old, c.before), coalesce(e.new, c.after), e.created_ms, e.owner, e.replicas,"
+    " e.status, e.tries, e.next_ms, e.done_ms"
+    " FROM trigger_events e LEFT JOIN changelog c ON c.seq = e.change_seq"
 )
 
 
@@ -123,9 +128,11 @@ class OutboxHook:
             defs = by_collection.get(change.collection)
             if not defs:
                 continue
-            [(newest,)] = db.execute(
-                "SELECT max(version) FROM trigger_events WHERE collection = ? AND key = ?",
-                (change.collection, change.key),
+            # One statement for both: the document's token, the newest event of the key.
+            [(token, newest)] = db.execute(
+                f"SELECT (SELECT token FROM {table(change.collection)} WHERE key = ?),"
+                " (SELECT max(version) FROM trigger_events WHERE collection = ? AND key = ?)",
+                (change.key, change.collection, change.key),
             ).fetchall()
             if newest is not None and change.version < newest:  # a take-back
                 db.execute(
@@ -134,14 +141,13 @@ class OutboxHook:
                     (change.collection, change.key, change.version),
                 )
                 continue
-            old = None if change.before is None else orjson.loads(change.before)
-            new = None if change.after is None else orjson.loads(change.after)
+            old = new = None
+            if change.op == "update" and any(d.columns for d in defs):  # decode only then
+                old = orjson.loads(change.before or "null")
+                new = orjson.loads(change.after or "null")
             fired = [d for d in defs if d.fires(change.op, old, new)]
             if not fired:
                 continue
-            [(token,)] = db.execute(
-                f"SELECT token FROM {table(change.collection)} WHERE key = ?", (change.key,)
-            ).fetchall()
             replicas = ring.preference_list(token)
             for d in fired:
                 rows.append(
@@ -152,11 +158,12 @@ class OutboxHook:
                         change.key,
                         change.version,
                         change.op.upper(),
-                        change.before,
-                        change.after,
+                        None,
+                        None,
                         change.ts,
                         replicas[0],
                         orjson.dumps(replicas).decode(),
+                        change.seq,
                     )
                 )
         if rows:
@@ -166,6 +173,7 @@ class OutboxHook:
 def insert_events(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     db.executemany(
         "INSERT OR IGNORE INTO trigger_events(id, trigger, collection, key, version, op, old,"
-        " new, created_ms, owner, replicas) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " new, created_ms, owner, replicas, change_seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )

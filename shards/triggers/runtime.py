@@ -21,7 +21,7 @@ from shards.triggers.config import TriggerConfig, allow_private_from_env
 from shards.triggers.definitions import TriggerDef
 from shards.triggers.delivery import Deliverer
 from shards.triggers.http import WebhookClient
-from shards.triggers.outbox import EVENT_COLUMNS, Event, OutboxHook, create_schema, insert_events
+from shards.triggers.outbox import SELECT_EVENTS, Event, OutboxHook, create_schema, insert_events
 from shards.triggers.peers import Peers
 
 log = logging.getLogger("shardgate.triggers")
@@ -161,23 +161,20 @@ class TriggerRuntime:
             if value is not None:
                 if not isinstance(value, str):
                     raise BadRequest(f"{column} must be a string")
-                where.append(f"{column} = ?")
+                where.append(f"e.{column} = ?")
                 params.append(value)
         limit = body.get("limit", 100)
         if not isinstance(limit, int) or not 0 < limit <= 10_000:
             raise BadRequest("limit must be between 1 and 10000")
         rows = self._reader.execute(
-            f"SELECT {EVENT_COLUMNS} FROM trigger_events WHERE {' AND '.join(where)}"
-            " ORDER BY seq DESC LIMIT ?",
+            f"{SELECT_EVENTS} WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ?",
             (*params, limit),
         ).fetchall()
         return {"events": [Event.from_row(r).summary() for r in rows]}
 
     async def show_event(self, body: dict[str, Any]) -> Any:
         event_id = _str(body, "id")
-        rows = self._reader.execute(
-            f"SELECT {EVENT_COLUMNS} FROM trigger_events WHERE id = ?", (event_id,)
-        ).fetchall()
+        rows = self._reader.execute(f"{SELECT_EVENTS} WHERE e.id = ?", (event_id,)).fetchall()
         if not rows:
             return {"event": None, "attempts": []}
         event = Event.from_row(rows[0])
@@ -246,6 +243,7 @@ class TriggerRuntime:
             _now_ms(),
             self.shard_id,
             orjson.dumps([self.shard_id]).decode(),
+            None,
         )
         await self.storage.execute(lambda db: insert_events(db, [row]))
         self._wake()
