@@ -96,8 +96,13 @@ def trigger_routes(gw: StoreGateway) -> list[Route]:
         doc = (await client.get(trigger.collection, [key])).get(key)
         if doc is None or doc["deleted"]:
             raise BadRequest(f"no document {key!r} in {trigger.collection}")
-        descriptor = client._descriptor(trigger.collection)
-        placement = str(doc["body"].get(descriptor["shard_key"], key))
+        service, _, name_ = trigger.collection.partition(".")
+        model = gw.registry.services.get(service)
+        collection = (
+            next((c for c in model.collections if c.name == name_), None) if model else None
+        )
+        shard_key = collection.shard_key if collection is not None else None
+        placement = str(doc["body"].get(shard_key, key)) if shard_key else key
         alive = client.alive()
         shard = next(
             (s for s in client.ring.preference_list(token_of(placement)) if alive[s]), None

@@ -13,6 +13,7 @@ key: the events of the undone write are cancelled if not yet delivered, and it f
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -25,11 +26,12 @@ from shards.storage import Change, table
 from shards.triggers.config import TriggerConfig
 
 NAMESPACE = uuid.UUID("5f1d8a52-8d0c-4a43-9e53-3b7c1b0f7a11")
+_NS_BYTES = NAMESPACE.bytes
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS trigger_config(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " config TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS trigger_events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "CREATE TABLE IF NOT EXISTS trigger_events(seq INTEGER PRIMARY KEY,"
     " id TEXT NOT NULL UNIQUE, trigger TEXT NOT NULL, collection TEXT NOT NULL,"
     " key TEXT NOT NULL, version INTEGER NOT NULL, op TEXT NOT NULL, old TEXT, new TEXT,"
     " created_ms INTEGER NOT NULL, owner TEXT NOT NULL, replicas TEXT NOT NULL,"
@@ -99,7 +101,13 @@ class Event:
 
 
 def event_id(trigger: str, collection: str, key: str, version: int) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{trigger}\x00{collection}\x00{key}\x00{version}"))
+    """uuid5(NAMESPACE, name), computed directly: uuid.uuid5 costs ~6x more, per change."""
+    name = f"{trigger}\x00{collection}\x00{key}\x00{version}".encode()
+    b = bytearray(hashlib.sha1(_NS_BYTES + name, usedforsecurity=False).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def create_schema(db: sqlite3.Connection) -> None:
@@ -114,8 +122,10 @@ class OutboxHook:
     def __init__(self) -> None:
         self.config = TriggerConfig()
         self._by_collection: dict[str, list[Any]] = {}
+        self._replicas_json: dict[tuple[str, ...], str] = {}  # few distinct lists per ring
 
     def set_config(self, config: TriggerConfig) -> None:
+        self._replicas_json = {}
         self._by_collection = config.by_collection()
         self.config = config
 
@@ -149,6 +159,9 @@ class OutboxHook:
             if not fired:
                 continue
             replicas = ring.preference_list(token)
+            replicas_json = self._replicas_json.get(replicas)
+            if replicas_json is None:
+                replicas_json = self._replicas_json[replicas] = orjson.dumps(replicas).decode()
             for d in fired:
                 rows.append(
                     (
@@ -162,7 +175,7 @@ class OutboxHook:
                         None,
                         change.ts,
                         replicas[0],
-                        orjson.dumps(replicas).decode(),
+                        replicas_json,
                         change.seq,
                     )
                 )

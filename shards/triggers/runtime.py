@@ -42,6 +42,7 @@ class TriggerRuntime:
         self._allow_private_env = allow_private_from_env()
         self._client: WebhookClient | None = None
         self._client_allow = False
+        self._closing: set[asyncio.Task[None]] = set()
         self._triggers: dict[str, TriggerDef] = {}
         self.peers = Peers(
             shard_id,
@@ -101,8 +102,10 @@ class TriggerRuntime:
         if self._client is None or self._client_allow != allow:
             old, self._client = self._client, WebhookClient(allow_private=allow)
             self._client_allow = allow
-            if old is not None:
-                asyncio.get_running_loop().create_task(old.close())
+            if old is not None:  # kept referenced until closed
+                task = asyncio.get_running_loop().create_task(old.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         self.hook.set_config(config)
         self._triggers = {t.name: t for t in config.triggers}
         self._wake()

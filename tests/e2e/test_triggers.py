@@ -275,9 +275,14 @@ def test_manual_invocation_and_remove(cluster: Cluster, rx: Receiver) -> None:
 def test_cleanup_deletes_delivered_events(cluster: Cluster, rx: Receiver) -> None:
     add_trigger(cluster, rx, "cleaned")
     assert "errors" not in insert(cluster, "c1")
+    # Delivered on the owner, and its replica told so (a copy still pending there would
+    # turn delivered after the cleanup).
     cluster.gateway.wait_until(
-        lambda: len(events(cluster, "--trigger", "cleaned", "--status", "delivered")) == 1,
-        "delivered",
+        lambda: (
+            len(events(cluster, "--trigger", "cleaned", "--status", "delivered")) == 1
+            and not events(cluster, "--trigger", "cleaned", "--status", "pending")
+        ),
+        "delivered on every replica",
         10,
     )
     shardgate(cluster, "events", "cleanup", "--older-than", "0")

@@ -239,3 +239,24 @@ async def test_a_take_back_cancels_the_undone_writes_event(shard: Shard) -> None
     )
     await shard.storage.write([restore])
     assert [e[2:4] for e in shard.events()] == [("INSERT", "pending"), ("UPDATE", "cancelled")]
+
+
+async def test_extra_headers_and_url_from_the_environment(
+    shard: Shard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.com/from-env")
+    monkeypatch.setenv("HOOK_TOKEN", "Bearer t0ken")
+    shard.hook.set_config(
+        config(
+            url=None,
+            url_from_env="HOOK_URL",
+            headers={"X-Team": "growth"},
+            headers_from_env={"Authorization": "HOOK_TOKEN"},
+        )
+    )
+    await shard.put("u1", {"id": "u1"})
+    await shard.step()
+    [sent] = shard.receiver.sent
+    assert sent["url"] == "https://hooks.example.com/from-env"
+    assert sent["headers"]["X-Team"] == "growth"
+    assert sent["headers"]["Authorization"] == "Bearer t0ken"

@@ -176,3 +176,13 @@ async def test_connect_time_check_pins_only_allowed_addresses() -> None:
         assert response.status == 204 and hits == ["/x"]
     finally:
         await runner.cleanup()
+
+
+def test_event_ids_are_the_standard_uuid5() -> None:
+    import uuid
+
+    from shards.triggers.outbox import NAMESPACE, event_id
+
+    for args in (("t", "users.User", "u1", 1), ("x", "a.B", "ключ", 2**62)):
+        name = "\x00".join(map(str, args))
+        assert event_id(*args) == str(uuid.uuid5(NAMESPACE, name))
