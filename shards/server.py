@@ -44,6 +44,7 @@ TRIGGER_PATHS = (
     "/events/show",
     "/events/redeliver",
     "/events/delivered",
+    "/events/status",
     "/events/invoke",
     "/events/cleanup",
 )

@@ -1,9 +1,11 @@
 """What a shard knows of the other shards for delivery: which primaries are down long enough
 to take their events over, and telling a key's other replicas that an event was delivered.
 
-Both are best effort. A replica that misses "delivered" (it was down, or the message was lost)
-delivers the event again if it ever takes over: at-least-once allows that, and the event id,
-which receivers deduplicate on, stays the same.
+"Delivered" is sent in batches each second, kept while the peer is down. What is still lost
+(the deliverer was killed with its batch in memory) is repaired by reconciliation: every few
+rounds a replica asks each healthy owner about its copies pending for over `STALE_MS` and
+takes up the owner's outcome. A replica that takes over before that delivers the event again:
+at-least-once allows it, and the event id, which receivers deduplicate on, stays the same.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 
 log = logging.getLogger("shardgate.triggers")
+
+STALE_MS = 5000  # a replica's copy pending this long is checked with its owner
+RECONCILE_EVERY = 5  # rounds
+
+
+async def _nothing(_outcomes: dict[str, str]) -> None:
+    return None
 
 
 class Peers:
@@ -27,9 +36,14 @@ class Peers:
         urls: Callable[[], Mapping[str, str]],
         grace_s: Callable[[], float],
         on_change: Callable[[], None],
+        stale_copies: Callable[[str], list[str]] = lambda _peer: [],
+        settle: Callable[[dict[str, str]], Awaitable[None]] = _nothing,
         interval_s: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._stale_copies = stale_copies
+        self._settle = settle
+        self._rounds = 0
         self.shard_id = shard_id
         self._urls = urls
         self._grace_s = grace_s
@@ -84,6 +98,24 @@ class Peers:
         await asyncio.gather(*(self._check(p, u) for p, u in urls.items()))
         self._update()
         await asyncio.gather(*(self._notify(p, u) for p, u in urls.items()))
+        self._rounds += 1
+        if self._rounds % RECONCILE_EVERY == 0:
+            await asyncio.gather(*(self._reconcile(p, u) for p, u in urls.items()))
+
+    async def _reconcile(self, peer: str, url: str) -> None:
+        assert self._session is not None
+        ids = self._stale_copies(peer)
+        if not ids or peer in self.down_since:
+            return
+        try:
+            async with self._session.post(url + "/events/status", json={"ids": ids}) as resp:
+                if resp.status != 200:
+                    return
+                outcomes = (await resp.json())["status"]
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError, KeyError):
+            return
+        if outcomes:
+            await self._settle(outcomes)
 
     async def _check(self, peer: str, url: str) -> None:
         assert self._session is not None

@@ -22,7 +22,7 @@ from shards.triggers.definitions import TriggerDef
 from shards.triggers.delivery import Deliverer
 from shards.triggers.http import WebhookClient
 from shards.triggers.outbox import SELECT_EVENTS, Event, OutboxHook, create_schema, insert_events
-from shards.triggers.peers import Peers
+from shards.triggers.peers import STALE_MS, Peers
 
 log = logging.getLogger("shardgate.triggers")
 
@@ -49,6 +49,8 @@ class TriggerRuntime:
             urls=lambda: self.hook.config.peers,
             grace_s=lambda: self.hook.config.options.grace_s,
             on_change=self._wake,
+            stale_copies=self._stale_copies,
+            settle=self._settle_copies,
         )
         self.deliverer = Deliverer(
             shard_id,
@@ -114,11 +116,44 @@ class TriggerRuntime:
         assert self._client is not None
         return await self._client.send(*args)
 
+    def _stale_copies(self, owner: str) -> list[str]:
+        """Ids of our copies of `owner`'s events still pending after STALE_MS."""
+        if owner in self.peers.owners():  # taken over: we deliver them ourselves
+            return []
+        rows = self._reader.execute(
+            "SELECT id FROM trigger_events WHERE status = 'pending' AND owner = ?"
+            " AND created_ms < ? ORDER BY seq LIMIT 500",
+            (owner, _now_ms() - STALE_MS),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    async def _settle_copies(self, outcomes: dict[str, str]) -> None:
+        now = _now_ms()
+        rows = [(s, now, i) for i, s in outcomes.items() if s in ("delivered", "dead", "cancelled")]
+        await self.storage.execute(
+            lambda db: db.executemany(
+                "UPDATE trigger_events SET status = ?, done_ms = ? WHERE id = ?"
+                " AND status = 'pending'",
+                rows,
+            )
+        )
+
     # -- endpoints (POST, JSON) ---------------------------------------------------------
+
+    async def status(self, body: dict[str, Any]) -> Any:
+        """Outcomes of events that are no longer pending here (for a replica reconciling)."""
+        ids = _str_list(body, "ids")
+        rows = self._reader.execute(
+            "SELECT id, status FROM trigger_events WHERE status != 'pending'"
+            " AND id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(ids).decode(),),
+        ).fetchall()
+        return {"status": dict(rows)}
 
     async def configure(self, body: dict[str, Any]) -> Any:
         config = TriggerConfig.parse(body, allow_private_env=self._allow_private_env)
         text = orjson.dumps(config.as_dict()).decode()
+        names = [t.name for t in config.triggers]
         enable = [n for n in body.get("enable") or [] if isinstance(n, str)]
 
         def save(db: sqlite3.Connection) -> None:
@@ -128,6 +163,12 @@ class TriggerRuntime:
                 (text,),
             )
             db.executemany("DELETE FROM trigger_disabled WHERE name = ?", [(n,) for n in enable])
+            # A removed trigger's queued events are not sent: cancelled, then cleaned up.
+            db.execute(
+                "UPDATE trigger_events SET status = 'cancelled', done_ms = ? WHERE status ="
+                " 'pending' AND trigger NOT IN (SELECT value FROM json_each(?))",
+                (_now_ms(), orjson.dumps(names).decode()),
+            )
 
         await self.storage.execute(save)
         for name in enable:
@@ -291,6 +332,7 @@ class TriggerRuntime:
             "/events/show": self.show_event,
             "/events/redeliver": self.redeliver,
             "/events/delivered": self.mark_delivered,
+            "/events/status": self.status,
             "/events/invoke": self.invoke,
             "/events/cleanup": self.cleanup,
         }

@@ -268,8 +268,17 @@ def test_manual_invocation_and_remove(cluster: Cluster, rx: Receiver) -> None:
     assert got[1]["body"]["event"]["op"] == "MANUAL"
     inserted = got[0]["body"]["event"]["data"]["new"]
     assert got[1]["body"]["event"]["data"] == {"old": None, "new": inserted}
+    shardgate(cluster, "trigger", "pause", "manual")
+    update(cluster, "m1", "Queued")
+    cluster.gateway.wait_until(
+        lambda: len(events(cluster, "--trigger", "manual", "--status", "pending")) == 1,
+        "a queued event",
+        10,
+    )
     shardgate(cluster, "trigger", "remove", "manual")
     assert "manual" not in shardgate(cluster, "trigger", "list").stdout
+    [cancelled] = events(cluster, "--trigger", "manual", "--status", "cancelled")
+    assert cancelled["op"] == "UPDATE"  # a removed trigger's queued events are not sent
 
 
 def test_cleanup_deletes_delivered_events(cluster: Cluster, rx: Receiver) -> None:
