@@ -183,25 +183,29 @@ class Deliverer:
         if attempt.status == "disabled":
             self.disabled[trigger.name] = f"the receiver answered 410 Gone to event {event.id}"
             log.warning("trigger %s disabled: its receiver answered 410 Gone", trigger.name)
-        await self._storage.execute(lambda db: record(db, self.shard_id, event, attempt))
+        try:
+            await self._storage.execute(lambda db: record(db, self.shard_id, event, attempt))
+        except Exception:  # e.g. the storage closing: the event stays pending, sent again
+            log.exception("could not record a delivery attempt of event %s", event.id)
+            return
         if attempt.status == "delivered":
             self._on_delivered(event)
 
     async def attempt(self, event: Event, trigger: TriggerDef) -> Attempt:
-        body = payload.build(event, trigger, current_retry=event.tries)
         now = self._now_ms()
-        headers = {
-            **trigger.resolve_headers(),
-            "content-type": "application/json",
-            **signing.headers(trigger.secret, event.id, now // 1000, body),
-        }
         started = time.perf_counter()
         code: int | None = None
         retry_after: int | None = None
         try:
+            body = payload.build(event, trigger, current_retry=event.tries)
+            headers = {
+                **trigger.resolve_headers(),
+                "content-type": "application/json",
+                **signing.headers(trigger.secret, event.id, now // 1000, body),
+            }
             url = trigger.resolve_url()
             response = await self._send(url, body, headers, trigger.retry.timeout_s)
-        except Exception as e:  # network, timeout, refused address, missing URL variable
+        except Exception as e:  # network, timeout, refused address, missing URL variable...
             error: str | None = _describe(e)
         else:
             code, error = response.status, None
