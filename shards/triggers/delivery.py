@@ -34,7 +34,8 @@ from shards.triggers.outbox import SELECT_EVENTS, Event
 
 log = logging.getLogger("shardgate.triggers")
 
-SCAN_LIMIT = 2000
+SCAN_LIMIT = 2000  # pending rows one scan reads at most
+SCAN_PAGE = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,32 +127,41 @@ class Deliverer:
         ]
         if not owners or not active:
             return None
-        # Light columns first: under a backlog most rows wait behind their document's head
-        # or the concurrency bound, and are never decoded.
-        rows = self._reader.execute(
-            "SELECT seq, trigger, collection, key, next_ms FROM trigger_events"
-            f" WHERE status = 'pending' AND owner IN ({', '.join('?' * len(owners))})"
-            f" AND trigger IN ({', '.join('?' * len(active))}) ORDER BY seq LIMIT ?",
-            (*owners, *active, SCAN_LIMIT),
-        ).fetchall()
         now = self._now_ms()
         seen: set[tuple[str, str, str]] = set()
         next_due: int | None = None
         starting: dict[int, TriggerDef] = {}
         room = {name: limit - self._per_trigger.get(name, 0) for name in active}
-        for seq, name, collection, key, next_ms in rows:
-            doc = (name, collection, key)
-            if doc in seen:  # an older event of this document is pending: it goes first
-                continue
-            seen.add(doc)
-            trigger = triggers[name]
-            if doc in self._inflight or room[name] <= 0:
-                continue
-            if next_ms > now:
-                next_due = next_ms if next_due is None else min(next_due, next_ms)
-                continue
-            room[name] -= 1
-            starting[seq] = trigger
+        free = sum(room.values())
+        after, scanned, exhausted = -1, 0, False
+        # Page by page, light columns first, and only until every trigger's room is filled:
+        # under a backlog a scan reads a few rows beyond what it starts, not the whole queue.
+        while free > 0 and scanned < SCAN_LIMIT:
+            rows = self._reader.execute(
+                "SELECT seq, trigger, collection, key, next_ms FROM trigger_events"
+                f" WHERE status = 'pending' AND owner IN ({', '.join('?' * len(owners))})"
+                f" AND trigger IN ({', '.join('?' * len(active))}) AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (*owners, *active, after, SCAN_PAGE),
+            ).fetchall()
+            scanned += len(rows)
+            for seq, name, collection, key, next_ms in rows:
+                doc = (name, collection, key)
+                if doc in seen:  # an older event of this document is pending: it goes first
+                    continue
+                seen.add(doc)
+                if doc in self._inflight or room[name] <= 0:
+                    continue
+                if next_ms > now:
+                    next_due = next_ms if next_due is None else min(next_due, next_ms)
+                    continue
+                room[name] -= 1
+                free -= 1
+                starting[seq] = triggers[name]
+            if len(rows) < SCAN_PAGE:
+                exhausted = True
+                break
+            after = rows[-1][0]
         if starting:
             for row in self._reader.execute(
                 f"{SELECT_EVENTS} WHERE e.seq IN (SELECT value FROM json_each(?))",
@@ -159,7 +169,7 @@ class Deliverer:
             ):
                 event = Event.from_row(row)
                 self._start(event, starting[event.seq])
-        if len(rows) == SCAN_LIMIT:
+        if not exhausted and free > 0:
             return now + 100  # more than one window is pending: look again soon
         return next_due
 

@@ -260,3 +260,24 @@ async def test_extra_headers_and_url_from_the_environment(
     assert sent["url"] == "https://hooks.example.com/from-env"
     assert sent["headers"]["X-Team"] == "growth"
     assert sent["headers"]["Authorization"] == "Bearer t0ken"
+
+
+async def test_a_scan_pages_past_a_long_queue_of_one_document(shard: Shard) -> None:
+    for n in range(300):  # more than two pages of one document's events
+        await shard.put("u1", {"id": "u1", "n": n})
+    await shard.put("u2", {"id": "u2"})
+    await shard.step()
+    started = [s["body"]["event"]["data"]["new"] for s in shard.receiver.sent]
+    assert started == [{"id": "u1", "n": 0}, {"id": "u2"}]
+
+
+async def test_a_scan_starts_no_more_than_the_concurrency_bound(shard: Shard) -> None:
+    shard.deliverer._concurrency = lambda: 3
+    for n in range(10):
+        await shard.put(f"u{n}", {"id": f"u{n}"})
+    shard.deliverer.scan()
+    assert len(shard.deliverer._tasks) == 3
+    await shard.deliverer.settle()
+    for _ in range(5):
+        await shard.step()
+    assert [e[3] for e in shard.events()] == ["delivered"] * 10
