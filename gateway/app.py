@@ -9,6 +9,8 @@ GET      /admin/services                registered services and their SDL
 POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
                                         409 breaking (with the report), 400 invalid
 GET      /admin/status                  shards, ring ownership, document counts
+*        /admin/triggers..., /admin/events...   triggers and their event log
+                                        (gateway/trigger_admin.py)
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
 from gateway.settings import GatewaySettings
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.trigger_admin import trigger_routes
+from gateway.triggers import TriggerRegistry
 from schema.composition import compose
 from schema.errors import SchemaError, SchemaErrors
 from schema.model import ServiceSchema
@@ -66,6 +70,7 @@ class StoreGateway:
         self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
         self.registry = Registry(self.client)
         self.registry.on_change(self._rebuild)
+        self.triggers = TriggerRegistry(self.client, settings.triggers)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
         self.http = HttpSubgraphs(settings.subgraphs, timeout=store.timeout * 6)
@@ -82,6 +87,7 @@ class StoreGateway:
             try:
                 await check_ring(self.client)
                 await self.registry.load()
+                await self.triggers.load()
                 break
             except RingMismatch as e:
                 self.fatal = str(e)
@@ -105,6 +111,7 @@ class StoreGateway:
                 self._rebuild(self.registry.services)
             try:
                 await self.registry.refresh()
+                await self.triggers.refresh()
             except ShardError as e:
                 log.warning("registry refresh failed (%s); serving the schema we have", e)
 
@@ -309,6 +316,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/admin/services", list_services),
         Route("/admin/services/{service}", push_service, methods=["POST"]),
         Route("/admin/status", status),
+        *trigger_routes(gw),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gw

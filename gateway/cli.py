@@ -6,6 +6,10 @@ shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway ove
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
 shardgate bench    store [--documents N]
+shardgate trigger  add NAME --collection SERVICE.COLLECTION --on INSERT,UPDATE,DELETE --url URL
+                   [--secret whsec_...] [--columns a,b] [--max-retries N] [--gateway URL]
+shardgate trigger  list|remove|pause|resume|invoke NAME ...
+shardgate events   list [--trigger NAME] [--status S] | show ID | redeliver ID | cleanup
 """
 
 from __future__ import annotations
@@ -126,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--documents", type=int, default=20_000)
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.set_defaults(run=_bench)
+
+    from gateway import trigger_cli
+
+    trigger_cli.add_parsers(sub, _gateway_url, _http)
     for command in sub.choices.values():  # `shardgate up --config F` works as well
         command.add_argument(
             "--config",
@@ -369,8 +377,11 @@ def _gateway_url(args: argparse.Namespace, settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.gateway.port}"
 
 
-def _http(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+def _http(
+    url: str, data: bytes | None = None, content_type: str = "", method: str | None = None
+) -> tuple[int, Any]:
+    method = method or ("POST" if data is not None else "GET")
+    request = urllib.request.Request(url, data=data, method=method)
     if content_type:
         request.add_header("content-type", content_type)
     try:

@@ -20,6 +20,18 @@ reviews = "http://10.0.0.7:4001/graphql"
 [store]
 max_document_bytes = 1048576
 timeout = 5.0                  # seconds per shard call
+
+[triggers]                     # see docs/triggers.md
+allow_private = false          # webhooks to loopback/private addresses (development only);
+                               # also SHARDGATE_TRIGGERS_ALLOW_PRIVATE=1
+grace_s = 30.0                 # a replica delivers once the key's primary is down this long
+concurrency = 8                # webhook requests in flight per trigger per shard
+retention_s = 604800.0         # delivered events older than this are deleted
+[[triggers.definitions]]       # upserted into the store at gateway start
+name = "new_user"
+collection = "users.User"
+ops = ["INSERT"]
+url = "https://hooks.example.com/users"
 """
 
 from __future__ import annotations
@@ -55,6 +67,24 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class TriggerSettings:
+    allow_private: bool = False
+    grace_s: float = 30.0
+    concurrency: int = 8
+    retention_s: float = 7 * 86400.0
+    definitions: tuple[dict[str, Any], ...] = ()  # checked when the gateway stores them
+
+    def options(self) -> dict[str, Any]:
+        """What every shard is sent with the definitions."""
+        return {
+            "allow_private": self.allow_private,
+            "grace_s": self.grace_s,
+            "concurrency": self.concurrency,
+            "retention_s": self.retention_s,
+        }
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 4000
@@ -65,6 +95,7 @@ class GatewaySettings:
     registry_poll: float = 2.0  # seconds between looks for schemas pushed elsewhere
     # External Apollo Federation subgraphs composed with the store's: name -> URL.
     subgraphs: dict[str, str] = field(default_factory=dict)
+    triggers: TriggerSettings = field(default_factory=TriggerSettings)
 
 
 @dataclass(frozen=True)
@@ -82,8 +113,16 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raw = tomllib.load(f)
     cluster_raw, gateway_raw, store_raw = (raw.get(k, {}) for k in ("cluster", "gateway", "store"))
     _reject_unknown(path, "cluster", cluster_raw, ClusterSettings)
-    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store"})
+    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store", "triggers"})
     _reject_unknown(path, "store", store_raw, StoreSettings, exclude={"shards"})
+    triggers_raw = dict(raw.get("triggers", {}))
+    definitions = triggers_raw.pop("definitions", [])
+    _reject_unknown(path, "triggers", triggers_raw, TriggerSettings, exclude={"definitions"})
+    if not isinstance(definitions, list) or not all(isinstance(d, dict) for d in definitions):
+        raise SystemExit(f"{path}: [[triggers.definitions]] must be tables")
+    triggers = TriggerSettings(**triggers_raw, definitions=tuple(definitions))
+    if env.get("SHARDGATE_TRIGGERS_ALLOW_PRIVATE", "") in ("1", "true"):
+        triggers = replace(triggers, allow_private=True)
     cluster = ClusterSettings(
         **{**cluster_raw, **({"data": Path(cluster_raw["data"])} if "data" in cluster_raw else {})}
     )
@@ -93,6 +132,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             **gateway_raw,
             **({"services": Path(gateway_raw["services"])} if "services" in gateway_raw else {}),
             "store": store,
+            "triggers": triggers,
         }
     )
     if "SHARDGATE_PORT" in env:

@@ -81,6 +81,9 @@ class ClusterClient:
         self._descriptors: dict[str, CollectionDescriptor] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._gets = GetCoalescer(self.call)
+        # Called with a shard's id when it answers again after being down (after the
+        # collection replay): features that push state to shards (triggers) re-push it.
+        self.on_revival: list[Callable[[str], Awaitable[None]]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,6 +145,10 @@ class ClusterClient:
                             {"collections": list(self._descriptors.values())},
                             mark=False,
                         )
+                if not was_alive:
+                    for hook in self.on_revival:
+                        with contextlib.suppress(ShardUnavailable, BadRequest):
+                            await hook(shard)
                 state.alive, state.error = True, None
             state.checked_at = self._monotonic()
 

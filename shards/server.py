@@ -32,9 +32,22 @@ from starlette.routing import Route
 from shards.errors import BadRequest
 from shards.protocol import AggregateRequest, QueryRequest
 from shards.storage import RawDoc, ShardStorage, Synchronous
+from shards.triggers.runtime import TriggerRuntime
 
 log = logging.getLogger(__name__)
 
+# shards.triggers.runtime.TriggerRuntime.handlers(): see docs/triggers.md
+TRIGGER_PATHS = (
+    "/triggers",
+    "/triggers/state",
+    "/events/list",
+    "/events/show",
+    "/events/redeliver",
+    "/events/delivered",
+    "/events/status",
+    "/events/invoke",
+    "/events/cleanup",
+)
 SHARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -80,8 +93,17 @@ def build_shard(settings: ShardSettings) -> Starlette:
         storage = await ShardStorage.open(settings.db_path, synchronous=settings.synchronous)
         app.state.storage = storage
         try:
+            # Before serving: a restarted shard delivers its pending events and writes
+            # outbox rows for the triggers it had, from its first write on.
+            triggers = await TriggerRuntime.open(settings.shard_id, storage, settings.db_path)
+        except BaseException:
+            await storage.close()
+            raise
+        app.state.triggers = triggers
+        try:
             yield
         finally:
+            await triggers.close()
             await storage.close()
 
     def post(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -91,6 +113,18 @@ def build_shard(settings: ShardSettings) -> Starlette:
                 if not isinstance(body, dict):
                     raise BadRequest("the request body must be a JSON object")
                 return await handler(request.app.state.storage, body)
+
+            return await _respond(call)
+
+        return endpoint
+
+    def post_triggers(path: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            async def call() -> Any:
+                body = await _read_json(request, settings.max_body_bytes)
+                if not isinstance(body, dict):
+                    raise BadRequest("the request body must be a JSON object")
+                return await request.app.state.triggers.handlers()[path](body)
 
             return await _respond(call)
 
@@ -115,6 +149,7 @@ def build_shard(settings: ShardSettings) -> Starlette:
         Route("/aggregate", post(_aggregate), methods=["POST"]),
         Route("/unique/claim", post(_claim), methods=["POST"]),
         Route("/unique/release", post(_release), methods=["POST"]),
+        *(Route(path, post_triggers(path), methods=["POST"]) for path in TRIGGER_PATHS),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}

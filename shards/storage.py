@@ -119,7 +119,7 @@ TransactionHook = Callable[[sqlite3.Connection, Sequence[Change]], None]
 # Runs on the event loop once the changes are committed (vector indexes, delivery wake-ups).
 CommitHook = Callable[[Sequence[Change]], None]
 
-_Kind = Literal["write", "claim", "release", "ensure"]
+_Kind = Literal["write", "claim", "release", "ensure", "call"]
 _Claim = tuple[str, str, str, str, str | None]  # collection, field, value, key, replace
 
 
@@ -233,6 +233,11 @@ class ShardStorage:
     async def release(self, claims: Sequence[UniqueClaim]) -> None:
         await self._submit("release", [self._check_claim(c) for c in _list(claims, "claims")])
 
+    async def execute(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn` on the writer thread inside a group's transaction; it commits with the
+        group (features' own tables, e.g. the trigger outbox). Raising rolls back `fn` only."""
+        return await self._submit("call", [fn])
+
     async def _submit(self, kind: _Kind, items: list[Any]) -> Any:
         if not items and kind != "ensure":
             return [] if kind in ("write", "claim") else None
@@ -319,6 +324,8 @@ class ShardStorage:
                         " WHERE collection = ? AND field = ? AND value = ? AND key = ?",
                         [c[:4] for c in job.items],
                     )
+                elif job.kind == "call":
+                    outcomes[i] = job.items[0](db)
                 elif job.kind == "ensure":
                     for d in job.items:
                         old = added.get(d["name"]) or self._collections.get(d["name"])

@@ -41,6 +41,7 @@ class Cluster:
     services: Path | None = None
     shards: dict[str, ManagedProcess] = field(default_factory=dict)
     gateway: ManagedProcess | None = None
+    env: dict[str, str] = field(default_factory=dict)  # laid over the environment of each
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30, trust_env=False))
 
     @property
@@ -54,7 +55,7 @@ class Cluster:
 
     def start_shard(self, shard_id: str) -> None:
         argv = shard_argv(shard_id, self.shard_ports[shard_id], self.data)
-        proc = start_process(argv, name=shard_id, cwd=REPO)
+        proc = start_process(argv, name=shard_id, cwd=REPO, env=self.env)
         self.shards[shard_id] = proc
         HttpReady(self.shard_url(shard_id) + "/health").wait(proc, START_TIMEOUT)
 
@@ -68,7 +69,7 @@ class Cluster:
         layout = Layout(tuple(self.shard_ports), self.replication, VNODES)
         urls = {s: self.shard_url(s) for s in self.shard_ports}
         argv = gateway_argv(self.gateway_port, urls, layout, self.services)
-        self.gateway = start_process(argv, name="gateway", cwd=REPO)
+        self.gateway = start_process(argv, name="gateway", cwd=REPO, env=self.env)
         if wait:
             self.gateway.wait_for_http(
                 self.url + "/healthz", timeout=START_TIMEOUT, accept=lambda status: status == 200
@@ -138,10 +139,15 @@ class Cluster:
 
 @contextmanager
 def running_cluster(
-    data: Path, *, shards: int = 3, replication: int = 2, services: Path | None = EXAMPLES
+    data: Path,
+    *,
+    shards: int = 3,
+    replication: int = 2,
+    services: Path | None = EXAMPLES,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Cluster]:
     ports = {f"shard-{i}": free_port() for i in range(shards)}
-    cluster = Cluster(data, replication, ports, free_port(), services)
+    cluster = Cluster(data, replication, ports, free_port(), services, env=dict(env or {}))
     try:
         for shard_id in ports:
             cluster.start_shard(shard_id)
