@@ -32,6 +32,7 @@ from starlette.routing import Route
 from shards.errors import BadRequest
 from shards.protocol import AggregateRequest, QueryRequest
 from shards.storage import RawDoc, ShardStorage, Synchronous
+from shards.vectors import ShardVectors
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class ShardSettings:
     port: int
     synchronous: Synchronous = "NORMAL"
     max_body_bytes: int = 64 * 1024 * 1024  # above the gateway's 32 MiB request limit
+    vector_save_seconds: float = 30.0  # how often changed vector indexes are saved
 
     def __post_init__(self) -> None:
         # The id names a directory: keep it to a safe, single path segment.
@@ -57,6 +59,10 @@ class ShardSettings:
     @property
     def db_path(self) -> Path:
         return Path(self.data_dir) / self.shard_id / "store.db"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return Path(self.data_dir) / self.shard_id / "vectors"
 
 
 class ORJSONResponse(Response):
@@ -71,6 +77,7 @@ class _TooLarge(Exception):
 
 
 Handler = Callable[[ShardStorage, dict[str, Any]], Awaitable[Any]]
+VectorHandler = Callable[[ShardVectors, dict[str, Any]], Awaitable[Any]]
 
 
 def build_shard(settings: ShardSettings) -> Starlette:
@@ -80,9 +87,21 @@ def build_shard(settings: ShardSettings) -> Starlette:
         storage = await ShardStorage.open(settings.db_path, synchronous=settings.synchronous)
         app.state.storage = storage
         try:
+            vectors = await ShardVectors.open(
+                storage,
+                settings.db_path,
+                settings.vectors_dir,
+                save_seconds=settings.vector_save_seconds,
+            )
+        except BaseException:
+            await storage.close()
+            raise
+        app.state.vectors = vectors
+        try:
             yield
         finally:
-            await storage.close()
+            await storage.close()  # first: no commit may reach the indexes after their save
+            await vectors.close()
 
     def post(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -96,23 +115,46 @@ def build_shard(settings: ShardSettings) -> Starlette:
 
         return endpoint
 
+    def post_vectors(handler: VectorHandler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            async def call() -> Any:
+                body = await _read_json(request, settings.max_body_bytes)
+                if not isinstance(body, dict):
+                    raise BadRequest("the request body must be a JSON object")
+                return await handler(request.app.state.vectors, body)
+
+            return await _respond(call)
+
+        return endpoint
+
+    async def verify_vectors(request: Request) -> Response:
+        return await _respond(request.app.state.vectors.verify)
+
     async def health(request: Request) -> Response:
         return ORJSONResponse({"id": settings.shard_id, "status": "ok"})
 
     async def stats(request: Request) -> Response:
         async def call() -> Any:
-            return {"id": settings.shard_id, **await request.app.state.storage.stats()}
+            stats = await request.app.state.storage.stats()
+            return {
+                "id": settings.shard_id,
+                **stats,
+                "vectors": await request.app.state.vectors.stats(),
+            }
 
         return await _respond(call)
 
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
-        Route("/collections", post(_collections), methods=["POST"]),
+        Route("/collections", post_vectors(_collections), methods=["POST"]),
         Route("/write", post(_write), methods=["POST"]),
         Route("/get", post(_get), methods=["POST"]),
         Route("/query", post(_query), methods=["POST"]),
         Route("/aggregate", post(_aggregate), methods=["POST"]),
+        Route("/search", post_vectors(_search), methods=["POST"]),
+        Route("/vectors/rebuild", post_vectors(_rebuild_vectors), methods=["POST"]),
+        Route("/vectors/verify", verify_vectors, methods=["GET"]),
         Route("/unique/claim", post(_claim), methods=["POST"]),
         Route("/unique/release", post(_release), methods=["POST"]),
     ]
@@ -121,9 +163,21 @@ def build_shard(settings: ShardSettings) -> Starlette:
     )
 
 
-async def _collections(storage: ShardStorage, body: dict[str, Any]) -> Any:
-    await storage.ensure_collections(body.get("collections"))
+async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    await vectors.storage.ensure_collections(body.get("collections"))
+    await vectors.sync_collections()  # indexes for new vector fields
     return {"ok": True}
+
+
+async def _search(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    return await vectors.search(body)
+
+
+async def _rebuild_vectors(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    collection, field = body.get("collection"), body.get("field")
+    if not isinstance(collection, str) or not isinstance(field, str | None):
+        raise BadRequest("'collection' must be a string and 'field' a string or null")
+    return {"rebuilt": await vectors.rebuild(collection, field)}
 
 
 async def _write(storage: ShardStorage, body: dict[str, Any]) -> Any:
