@@ -19,6 +19,7 @@ IndexKind = Literal["FLAT", "HNSW"]
 METRICS: tuple[Metric, ...] = ("COSINE", "IP", "L2")
 INDEX_KINDS: tuple[IndexKind, ...] = ("FLAT", "HNSW")
 MAX_DIMENSIONS = 65_536
+MAX_K = 1000  # the most hits one search returns
 # HNSW defaults: recall@10 >= 0.95 on clustered data (tests/shards/test_vector_recall.py).
 HNSW_DEFAULTS = {"m": 32, "ef_construction": 64, "ef_search": 64}
 

@@ -35,11 +35,10 @@ from shards import filters, vector_files
 from shards.errors import BadRequest
 from shards.storage import Change, ShardStorage, table
 from shards.vector_index import VectorIndex
-from shards.vector_spec import VectorFieldSpec, check_specs
+from shards.vector_spec import MAX_K, VectorFieldSpec, check_specs
 
 log = logging.getLogger(__name__)
 
-MAX_K = 1000
 _KEYS_PER_READ = 500
 T = TypeVar("T")
 
