@@ -5,7 +5,8 @@ shardgate shard    --id ID --port P --data DIR
 shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway over shards)
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
-shardgate bench    store [--documents N]
+shardgate bench    store [--documents N] | vectors [--vectors N] [--dimensions D]
+shardgate vectors  rebuild COLLECTION [--field F] [--gateway URL]
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--gateway", help="gateway URL (default: this machine, gateway.port)")
     status.add_argument("--json", action="store_true", help="print the raw JSON")
     status.set_defaults(run=_status)
+
+    vectors = sub.add_parser("vectors", help="vector index maintenance")
+    vectors.add_argument("action", choices=["rebuild"])
+    vectors.add_argument("collection", help='e.g. "User" or "users.User"')
+    vectors.add_argument("--field", help="one vector field (default: every one)")
+    vectors.add_argument("--gateway", help="gateway URL (default: this machine, gateway.port)")
+    vectors.set_defaults(run=_vectors)
 
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
     bench.add_argument("target", choices=["store"])
@@ -201,6 +209,22 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     return 0 if all(s["alive"] for s in body["shards"]) else 2
+
+
+def _vectors(args: argparse.Namespace, settings: Settings) -> int:
+    body = json.dumps({"collection": args.collection, "field": args.field}).encode()
+    status, report = _http(
+        f"{_gateway_url(args, settings)}/admin/vectors/rebuild", body, "application/json"
+    )
+    for error in report.get("errors", []):
+        print(error, file=sys.stderr)
+    for shard, result in sorted(report.get("shards", {}).items()):
+        if isinstance(result, str):
+            print(f"{shard}: failed: {result}", file=sys.stderr)
+        else:
+            counts = ", ".join(f"{f}: {n} vectors" for f, n in result.items())
+            print(f"{shard}: rebuilt {report['collection']} ({counts})")
+    return 0 if status == 200 else 1
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:

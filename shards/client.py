@@ -252,6 +252,24 @@ class ClusterClient:
         answers = await scatter.scan_one(self, "/search", request)
         return merge_hits(answers, k, similarity=spec["metric"] != "L2")
 
+    async def rebuild_vectors(
+        self, collection: str, field: str | None = None
+    ) -> dict[str, dict[str, int] | str]:
+        """Rebuild the collection's vector indexes from SQLite on every live shard: per shard,
+        vectors indexed by field, or why it could not."""
+        self._descriptor(collection)
+        body = {"collection": collection, "field": field}
+
+        async def one(shard: str) -> dict[str, int] | str:
+            try:
+                answer = await self.call(shard, "POST", "/vectors/rebuild", body)
+            except (ShardUnavailable, BadRequest) as e:
+                return str(e)
+            return dict(answer["rebuilt"])
+
+        shards = [s for s, ok in self.alive().items() if ok]
+        return dict(zip(shards, await asyncio.gather(*(one(s) for s in shards)), strict=True))
+
     # -- writes (shards.writes, shards.uniques) --------------------------------------------
 
     async def write(
