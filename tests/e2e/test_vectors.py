@@ -175,6 +175,9 @@ def test_indexes_equal_sqlite_after_a_kill_during_writes(own_cluster: Cluster) -
     finally:
         stop.set()
         writer.join(30)
+    # With shard-1 down its ranges are asked of their other replicas: still the exact top-k.
+    q = clustered(rng, 1)[0]
+    same(search(c, q, 50, where={"email": {"_like": "c%"}}), brute(docs, q, 50))
     c.start_shard("shard-1")
     c.wait_shard_state("shard-1", alive=True)
     for shard in c.shard_ports:
@@ -183,7 +186,6 @@ def test_indexes_equal_sqlite_after_a_kill_during_writes(own_cluster: Cluster) -
     stats = c.http.get(c.shard_url("shard-1") + "/stats").json()["vectors"]
     assert stats["users.User@embedding"]["loaded"] == "file+replay"
     # No deleted document comes back, and the survivors rank as brute force says.
-    q = clustered(rng, 1)[0]
     got = search(c, q, 1000, where={"email": {"_like": "c%"}})
     same(got, brute(docs, q, 1000))
 
@@ -216,3 +218,49 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> Non
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+HNSW_SERVICE = """
+type Doc @collection @key(fields: "id") {
+  id: ID!
+  group: Int! @index
+  v: [Float!] @vector(dimensions: 16, metric: L2, index: HNSW)
+}
+"""
+
+
+def test_hnsw_recall_across_shards(cluster: Cluster) -> None:
+    pushed = cluster.http.post(cluster.url + "/admin/services/docs", content=HNSW_SERVICE)
+    assert pushed.status_code == 200, pushed.text
+    rng = np.random.default_rng(13)
+    centres = rng.normal(size=(20, 16)) * 4
+    x = centres[rng.integers(0, 20, 2020)] + rng.normal(size=(2020, 16))
+    data, queries = x[:2000], x[2000:]
+    objects = [{"id": f"d{i}", "group": i % 10, "v": v.tolist()} for i, v in enumerate(data)]
+    for start in range(0, len(objects), 250):
+        cluster.graphql(
+            "mutation($o: [DocInput!]!) { insertDocs(objects: $o) { id } }",
+            {"o": objects[start : start + 250]},
+        )
+    query = """query($v: [Float!]!, $where: DocWhere) {
+      searchDocs(vector: $v, k: 10, where: $where) { score doc { id group } } }"""
+    found = found_filtered = 0
+    for q in queries:
+        distances = np.sqrt(((data - q) ** 2).sum(axis=1))
+        truth = np.argsort(distances)[:10]
+        hits = cluster.graphql(query, {"v": q.tolist()})["searchDocs"]
+        found += len({f"d{i}" for i in truth} & {h["doc"]["id"] for h in hits})
+        for h in hits:  # L2 scores are Euclidean distances, nearest first
+            assert h["score"] == pytest.approx(distances[int(h["doc"]["id"][1:])], rel=1e-4)
+        assert [h["score"] for h in hits] == sorted(h["score"] for h in hits)
+        in_group = np.flatnonzero(np.arange(2000) % 10 == 3)
+        truth = in_group[np.argsort(distances[in_group])[:10]]
+        hits = cluster.graphql(query, {"v": q.tolist(), "where": {"group": {"_eq": 3}}})
+        got = {h["doc"]["id"] for h in hits["searchDocs"]}
+        assert all(h["doc"]["group"] == 3 for h in hits["searchDocs"])
+        found_filtered += len({f"d{i}" for i in truth} & got)
+    assert found / (10 * len(queries)) >= 0.95
+    assert found_filtered / (10 * len(queries)) >= 0.95
+    errors = cluster.errors('{ searchDocs(vector: [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], '
+                            "minScore: 1) { score } }")  # fmt: skip
+    assert "L2, whose scores are distances" in errors[0]["message"]
