@@ -92,8 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     vectors.set_defaults(run=_vectors)
 
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
-    bench.add_argument("target", choices=["store"])
-    bench.add_argument("--documents", type=int, default=20_000)
+    bench.add_argument("target", choices=["store", "vectors"])
+    bench.add_argument("--documents", type=int, default=20_000, help="store: documents")
+    bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
+    bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.set_defaults(run=_bench)
     return p
@@ -233,6 +235,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if not (repo / "loadtests" / "store_bench.py").exists():
         raise SystemExit("shardgate bench runs from a source checkout (loadtests/ is missing)")
     sys.path.insert(0, str(repo))
+    if args.target == "vectors":
+        from loadtests.vector_bench import run_vector_bench
+
+        return run_vector_bench(args.vectors, args.dimensions, args.seconds)
     from loadtests.store_bench import run_store_bench
 
     return run_store_bench(documents=args.documents, seconds=args.seconds)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import faiss
 import numpy as np
 import orjson
 
@@ -83,6 +84,9 @@ class ShardVectors:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> ShardVectors:
         """Load (or rebuild) every index, catch it up, and follow the storage's commits."""
+        # One OpenMP thread: searches are one query each, and on a small machine several
+        # shard processes' spinning OpenMP pools starve each other (~100x slower searches).
+        faiss.omp_set_num_threads(1)
         self = cls(storage, db_path, directory, save_seconds, monotonic)
         await self._run(self._connect)
         storage.add_commit_hook(self._on_commit)

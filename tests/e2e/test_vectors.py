@@ -264,3 +264,19 @@ def test_hnsw_recall_across_shards(cluster: Cluster) -> None:
     errors = cluster.errors('{ searchDocs(vector: [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], '
                             "minScore: 1) { score } }")  # fmt: skip
     assert "L2, whose scores are distances" in errors[0]["message"]
+
+
+def test_bench_vectors_runs_and_reports_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", "vectors", "--vectors", "500",
+         "--dimensions", "8", "--seconds", "0.3"],
+        cwd=REPO, text=True, capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    for label in ("flat", "flat, ~10% filter", "HNSW", "HNSW, ~10% filter"):
+        assert summary[label]["shardgate"]["queries"] > 0
+        assert summary[label]["faiss"]["per_second"] > 0
+    assert summary["flat"]["shardgate"]["recall"] == 1.0
+    assert summary["flat, ~10% filter"]["shardgate"]["recall"] == 1.0
+    assert "q/s ratio" in done.stdout
