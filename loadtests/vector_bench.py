@@ -14,7 +14,8 @@ settings), both COSINE and holding the same documents. `searchFlatDocs` / `searc
 with k=10 through `/subgraphs/vbench/graphql`, 8 requests in flight, for `--seconds` each.
 
 Raw FAISS: the same vectors in one in-process index of each kind (IndexFlatIP, IndexHNSWFlat
-with the same M/efConstruction/efSearch), one query at a time, filters as IDSelectorBitmap.
+with the same M/efConstruction/efSearch), one query at a time on one OpenMP thread (as the
+shards run it), filters as IDSelectorBitmap.
 
 Recall@10 is measured against exact search (numpy) over the same documents and filter.
 """
@@ -91,6 +92,9 @@ def run_vector_bench(vectors: int = 20_000, dimensions: int = 64, seconds: float
         filtered: _exact(data, queries, groups == 3 if filtered else None)
         for filtered in (False, True)
     }
+    # One OpenMP thread, as each shard runs FAISS: with the default pool a single query on a
+    # busy 2-core machine was ~50x slower (threads spinning against other processes).
+    faiss.omp_set_num_threads(1)
     print(f"raw FAISS: {vectors:,} x {dimensions} vectors, {seconds:g} s per scenario...")
     raw = {label: _raw_faiss(data, queries, groups, kind, f, truth[f], seconds)
            for label, kind, f in SCENARIOS}  # fmt: skip

@@ -32,10 +32,9 @@ ITEMS = CollectionDescriptor(
 class Shard:
     def __init__(self, storage: ShardStorage, vectors: ShardVectors) -> None:
         self.storage, self.vectors = storage, vectors
-        self.version = 0  # the LWW versions; a reopened shard must keep counting up
 
     async def put(self, key: str, v: list[float] | None, token: int = 0, **body: Any) -> None:
-        self.version = next(VERSIONS)
+        version = next(VERSIONS)  # LWW: a reopened shard must keep counting up
         await self.storage.write(
             [
                 WriteOp(
@@ -44,17 +43,17 @@ class Shard:
                     token=token,
                     op="put",
                     body={"id": key, "v": v, **body},
-                    version=self.version,
+                    version=version,
                     origin="t",
                 )
             ]
         )
 
     async def delete(self, key: str) -> None:
-        self.version = next(VERSIONS)
+        version = next(VERSIONS)  # LWW: a reopened shard must keep counting up
         op = WriteOp(
             collection="s.Item", key=key, token=0, op="delete", body=None,
-            version=self.version, origin="t",
+            version=version, origin="t",
         )  # fmt: skip
         await self.storage.write([op])
 
