@@ -95,3 +95,19 @@ def test_arrays_round_trip_and_k_beyond_the_matches() -> None:
     assert copy.search(q, 10) == ix.search(q, 10)
     assert len(copy.search(q, 10)) == 2
     assert copy.search(q, 10, copy.of_rows([99])) == []
+
+
+def test_hnsw_tombstones_and_compaction() -> None:
+    rng = np.random.default_rng(5)
+    hnsw = VectorFieldSpec(field="v", dimensions=D, metric="L2", index="HNSW", m=16,
+                           ef_construction=40, ef_search=64)  # fmt: skip
+    ix = VectorIndex(hnsw)
+    vectors = rng.normal(size=(3000, D)).astype(np.float32)
+    ix.upsert(list(range(3000)), [0] * 3000, vectors)
+    ix.remove(list(range(0, 3000, 2)))
+    q = vectors[0]  # its own row is deleted: it must not come back
+    assert all(r % 2 == 1 for r, _ in ix.search(q, 50))
+    ix.compact()
+    assert ix.size == 1500
+    hits = ix.search(q, 10)
+    assert len(hits) == 10 and all(r % 2 == 1 for r, _ in hits)
