@@ -49,6 +49,8 @@ class VectorIndex:
         self.tokens: Ints = np.empty(0, np.int64)  # position -> ring token
         self.live: Mask = np.empty(0, np.bool_)  # position -> not superseded or deleted
         self.position: Ints = np.empty(0, np.int64)  # row id -> live position, or -1
+        # The last in_ranges answer: a scatter asks a shard for the same ranges every time.
+        self._ranges_memo: tuple[tuple[tuple[int, int], ...], Ints, Mask] | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -111,10 +113,17 @@ class VectorIndex:
         """Positions whose token lies in one of these inclusive ranges (sorted, disjoint)."""
         if not ranges:
             return np.zeros(self.size, np.bool_)
+        key = tuple(ranges)
+        memo = self._ranges_memo
+        if memo is not None and memo[0] == key and memo[1] is self.tokens:  # tokens unchanged
+            return memo[2]
         los = np.array([lo for lo, _ in ranges], np.int64)
         his = np.array([hi for _, hi in ranges], np.int64)
         i = np.searchsorted(los, self.tokens, side="right") - 1
-        return (i >= 0) & (self.tokens <= his[np.maximum(i, 0)])
+        mask = (i >= 0) & (self.tokens <= his[np.maximum(i, 0)])
+        mask.flags.writeable = False  # shared by later calls: callers combine, never modify
+        self._ranges_memo = (key, self.tokens, mask)
+        return mask
 
     def of_rows(self, rows: Sequence[int] | Ints) -> Mask:
         """Positions holding the live vector of one of these rows."""

@@ -1,5 +1,6 @@
 """What a shard needs to know about one vector field: the `vectors` entries of a collection
-descriptor, checked. No FAISS here, so storage can validate descriptors without loading it.
+descriptor, checked, and the checks of query and stored vectors against them. No FAISS here,
+so storage can validate descriptors without loading it.
 
     {"field": "embedding", "dimensions": 8, "metric": "COSINE", "index": "FLAT"}
     {"field": "embedding", "dimensions": 384, "metric": "L2", "index": "HNSW",
@@ -8,6 +9,7 @@ descriptor, checked. No FAISS here, so storage can validate descriptors without 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -68,3 +70,27 @@ def check_spec(value: object, collection: str) -> VectorFieldSpec:
                 raise BadRequest(f"{collection}.{field}: {name} must be an integer in 1..4096")
             spec[name] = v  # type: ignore[literal-required]
     return spec
+
+
+def check_query(vector: object, spec: VectorFieldSpec) -> list[float]:
+    """A query vector of the field's dimensions with finite numbers, or BadRequest."""
+    if not isinstance(vector, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+    ):
+        raise BadRequest("vector must be a list of numbers")
+    if len(vector) != spec["dimensions"]:
+        raise BadRequest(
+            f"vector has {len(vector)} dimensions; {spec['field']} has {spec['dimensions']}"
+        )
+    if not all(math.isfinite(x) for x in vector):
+        raise BadRequest("vector holds a NaN or infinite value")
+    return [float(x) for x in vector]
+
+
+def stored_vector(value: object, spec: VectorFieldSpec) -> list[float] | None:
+    """A stored vector usable for the index, or None (absent, or not of the field's shape)."""
+    if not isinstance(value, list) or len(value) != spec["dimensions"]:
+        return None
+    if not all(isinstance(x, int | float) and math.isfinite(x) for x in value):
+        return None
+    return value

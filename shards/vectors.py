@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,7 +35,7 @@ from shards import filters, vector_files
 from shards.errors import BadRequest
 from shards.storage import Change, ShardStorage, table
 from shards.vector_index import VectorIndex
-from shards.vector_spec import MAX_K, VectorFieldSpec, check_specs
+from shards.vector_spec import MAX_K, VectorFieldSpec, check_query, check_specs, stored_vector
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +230,7 @@ class ShardVectors:
         while batch := cursor.fetchmany(10_000):
             rows, tokens, vectors = [], [], []
             for row_id, token, text in batch:
-                vector = _vector(orjson.loads(text), spec)
+                vector = stored_vector(orjson.loads(text), spec)
                 if vector is not None:
                     rows.append(row_id)
                     tokens.append(token)
@@ -260,7 +259,7 @@ class ShardVectors:
                 continue
             up_rows, up_tokens, vectors, gone = [], [], [], []
             for row_id, token, doc in docs:
-                vector = None if doc is None else _vector(doc.get(spec["field"]), spec)
+                vector = None if doc is None else stored_vector(doc.get(spec["field"]), spec)
                 if vector is None:
                     gone.append(row_id)
                 else:
@@ -292,8 +291,10 @@ class ShardVectors:
         # cost more than the search); `where` in SQL, on the same expression indexes as lists.
         allowed = None if ranges is None else index.in_ranges(ranges)
         if where is not filters.TRUE:
+            # No `deleted = 0`: deleted rows have no live position anyway, and without it an
+            # expression index answers alone, never reading the (large) rows: ~4x faster.
             ids = self._conn.execute(
-                f"SELECT id FROM {table(collection)} WHERE deleted = 0 AND {where.text}",
+                f"SELECT id FROM {table(collection)} WHERE {where.text}",
                 where.params,
             ).fetchall()
             matching = index.of_rows(np.fromiter((i for (i,) in ids), np.int64, len(ids)))
@@ -391,30 +392,6 @@ class ShardVectors:
                 (collection, seq),
             )
         ]
-
-
-def check_query(vector: object, spec: VectorFieldSpec) -> list[float]:
-    """A query vector of the field's dimensions with finite numbers, or BadRequest."""
-    if not isinstance(vector, list) or not all(
-        isinstance(x, int | float) and not isinstance(x, bool) for x in vector
-    ):
-        raise BadRequest("vector must be a list of numbers")
-    if len(vector) != spec["dimensions"]:
-        raise BadRequest(
-            f"vector has {len(vector)} dimensions; {spec['field']} has {spec['dimensions']}"
-        )
-    if not all(math.isfinite(x) for x in vector):
-        raise BadRequest("vector holds a NaN or infinite value")
-    return [float(x) for x in vector]
-
-
-def _vector(value: object, spec: VectorFieldSpec) -> list[float] | None:
-    """A stored vector usable for the index, or None (absent, or not of the field's shape)."""
-    if not isinstance(value, list) or len(value) != spec["dimensions"]:
-        return None
-    if not all(isinstance(x, int | float) and math.isfinite(x) for x in value):
-        return None
-    return value
 
 
 def _fields(specs: Iterable[VectorFieldSpec]) -> set[str]:
