@@ -56,7 +56,7 @@ class StoreGateway:
         ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
         self.settings = settings
         self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
-        self.registry = Registry(self.client)
+        self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})

@@ -17,6 +17,12 @@ registry_poll = 2.0            # seconds between looks for schemas pushed throug
 [store]
 max_document_bytes = 1048576
 timeout = 5.0                  # seconds per shard call
+
+[vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
+index = "FLAT"                 # FLAT (exact) or HNSW
+m = 32                         # HNSW settings
+ef_construction = 64
+ef_search = 64
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
 
@@ -60,6 +68,7 @@ class GatewaySettings:
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
     registry_poll: float = 2.0  # seconds between looks for schemas pushed elsewhere
+    vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
 
 @dataclass(frozen=True)
@@ -75,9 +84,16 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if path.exists():
         with path.open("rb") as f:
             raw = tomllib.load(f)
-    cluster_raw, gateway_raw, store_raw = (raw.get(k, {}) for k in ("cluster", "gateway", "store"))
+    cluster_raw, gateway_raw, store_raw, vectors_raw = (
+        raw.get(k, {}) for k in ("cluster", "gateway", "store", "vectors")
+    )
     _reject_unknown(path, "cluster", cluster_raw, ClusterSettings)
-    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store"})
+    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store", "vectors"})
+    _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
+    try:
+        vectors = IndexDefaults(**vectors_raw)
+    except ValueError as e:
+        raise SystemExit(f"{path}: {e}") from None
     _reject_unknown(path, "store", store_raw, StoreSettings, exclude={"shards"})
     cluster = ClusterSettings(
         **{**cluster_raw, **({"data": Path(cluster_raw["data"])} if "data" in cluster_raw else {})}
@@ -88,6 +104,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             **gateway_raw,
             **({"services": Path(gateway_raw["services"])} if "services" in gateway_raw else {}),
             "store": store,
+            "vectors": vectors,
         }
     )
     if "SHARDGATE_PORT" in env:

@@ -95,7 +95,8 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     if not ok or not isinstance(dims, int):
         return None
     metric = VectorMetric(str(directive.args.get("metric", VectorMetric.COSINE.value)))
-    kind = VectorIndexKind(str(directive.args.get("index", VectorIndexKind.FLAT.value)))
+    given = directive.args.get("index")
+    kind = None if given is None else VectorIndexKind(str(given))
     hnsw: dict[str, int | None] = {}
     for arg, name in (("m", "m"), ("efConstruction", "ef_construction"), ("efSearch", "ef_search")):
         value = directive.args.get(arg)
@@ -103,7 +104,8 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
             ok = False
             site.problems.add(
                 directive.at(arg),
-                f"@vector({arg}:) applies to HNSW indexes, {site.where} has a {kind} index",
+                f"@vector({arg}:) applies to HNSW indexes only, {site.where} does not say "
+                "index: HNSW",
                 f"add index: HNSW, or remove {arg}",
             )
         elif isinstance(value, int) and not 1 <= value <= 4096:

@@ -69,11 +69,11 @@ class VectorIndexKind(StrEnum):
 class VectorSpec:
     """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`.
 
-    The HNSW settings are None for FLAT, and default (shards.vector_spec) when not given."""
+    None where the directive does not say: `[vectors]` in shardgate.toml decides."""
 
     dimensions: int
     metric: VectorMetric = VectorMetric.COSINE
-    index: VectorIndexKind = VectorIndexKind.FLAT
+    index: VectorIndexKind | None = None
     m: int | None = None
     ef_construction: int | None = None
     ef_search: int | None = None

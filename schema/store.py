@@ -22,7 +22,7 @@ from shards.consistency import Consistency
 from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
 from shards.uniques import canonical
-from shards.vector_spec import HNSW_DEFAULTS, MAX_K, VectorFieldSpec
+from shards.vector_spec import DEFAULTS, MAX_K, IndexDefaults, VectorFieldSpec
 from shards.writes import Write
 
 Doc = dict[str, Any]
@@ -41,7 +41,9 @@ class StoreLimits:
     max_document_bytes: int = 1 << 20
 
 
-def descriptor(service: str, c: Collection) -> CollectionDescriptor:
+def descriptor(
+    service: str, c: Collection, defaults: IndexDefaults = DEFAULTS
+) -> CollectionDescriptor:
     d = CollectionDescriptor(
         name=collection_id(service, c.name),
         key=c.key,
@@ -49,22 +51,27 @@ def descriptor(service: str, c: Collection) -> CollectionDescriptor:
         indexes=[f.name for f in c.stored_fields if f.index or f.unique],
         unique=[f.name for f in c.stored_fields if f.unique],
     )
-    vectors = [vector_field_spec(f) for f in c.stored_fields if f.vector is not None]
+    vectors = [vector_field_spec(f, defaults) for f in c.stored_fields if f.vector is not None]
     if vectors:  # absent otherwise: descriptors of collections without vectors are unchanged
         d["vectors"] = vectors
     return d
 
 
-def vector_field_spec(f: Field) -> VectorFieldSpec:
+def vector_field_spec(f: Field, defaults: IndexDefaults) -> VectorFieldSpec:
+    """The shard's view of a `@vector` field: what the directive says, else `defaults`."""
     v = f.vector
     assert v is not None
+    kind = defaults.index if v.index is None else v.index.value
     spec = VectorFieldSpec(
-        field=f.name, dimensions=v.dimensions, metric=v.metric.value, index=v.index.value
+        field=f.name,
+        dimensions=v.dimensions,
+        metric=v.metric.value,
+        index=kind,  # type: ignore[typeddict-item]
     )
-    if v.index is VectorIndexKind.HNSW:
-        spec["m"] = v.m or HNSW_DEFAULTS["m"]
-        spec["ef_construction"] = v.ef_construction or HNSW_DEFAULTS["ef_construction"]
-        spec["ef_search"] = v.ef_search or HNSW_DEFAULTS["ef_search"]
+    if kind == VectorIndexKind.HNSW.value:
+        spec["m"] = v.m or defaults.m
+        spec["ef_construction"] = v.ef_construction or defaults.ef_construction
+        spec["ef_search"] = v.ef_search or defaults.ef_search
     return spec
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 from shards.errors import BadRequest
@@ -24,6 +25,29 @@ MAX_DIMENSIONS = 65_536
 MAX_K = 1000  # the most hits one search returns
 # HNSW defaults: recall@10 >= 0.95 on clustered data (tests/shards/test_vector_recall.py).
 HNSW_DEFAULTS = {"m": 32, "ef_construction": 64, "ef_search": 64}
+
+
+@dataclass(frozen=True)
+class IndexDefaults:
+    """What a `@vector` field gets when its directive does not say: `[vectors]` in
+    shardgate.toml. Every gateway of a cluster must use the same, or they would keep telling
+    the shards different settings (and the shards rebuild the index each time)."""
+
+    index: str = "FLAT"  # FLAT or HNSW
+    m: int = HNSW_DEFAULTS["m"]
+    ef_construction: int = HNSW_DEFAULTS["ef_construction"]
+    ef_search: int = HNSW_DEFAULTS["ef_search"]
+
+    def __post_init__(self) -> None:
+        if self.index not in INDEX_KINDS:
+            raise ValueError(f"[vectors] index must be one of {', '.join(INDEX_KINDS)}")
+        for name in HNSW_DEFAULTS:
+            value = getattr(self, name)
+            if type(value) is not int or not 1 <= value <= 4096:
+                raise ValueError(f"[vectors] {name} must be an integer in 1..4096")
+
+
+DEFAULTS = IndexDefaults()
 
 
 class VectorFieldSpec(TypedDict):

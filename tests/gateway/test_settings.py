@@ -42,3 +42,13 @@ def test_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(SystemExit) as exit_:
         load_settings(path, env={})
     assert message in str(exit_.value) and str(path) in str(exit_.value)
+
+
+def test_vector_index_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "shardgate.toml"
+    path.write_text('[vectors]\nindex = "HNSW"\nef_search = 128\n')
+    v = load_settings(path, env={}).gateway.vectors
+    assert (v.index, v.m, v.ef_construction, v.ef_search) == ("HNSW", 32, 64, 128)
+    path.write_text('[vectors]\nindex = "IVF"\n')
+    with pytest.raises(SystemExit, match="index must be one of FLAT, HNSW"):
+        load_settings(path, env={})

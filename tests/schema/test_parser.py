@@ -255,7 +255,7 @@ CASES = [
     ("dimensions out of range", C + "  v: [Float!] @vector(dimensions: 70000)\n}\n", "3:23",
      "@vector(dimensions:) must be between 1 and 65536, got 70000", "dimensions: 384"),
     ("HNSW setting on a flat index", C + "  v: [Float!] @vector(dimensions: 3, m: 8)\n}\n",
-     "3:38", "@vector(m:) applies to HNSW indexes, User.v has a FLAT index", "add index: HNSW"),
+     "3:38", "@vector(m:) applies to HNSW indexes only, User.v does not say", "add index: HNSW"),
     ("unknown index kind", C + "  v: [Float!] @vector(dimensions: 3, index: IVF)\n}\n", "3:45",
      "@vector(index:) expects one of FLAT, HNSW, got IVF", "index: HNSW"),
     ("HNSW setting out of range",
