@@ -8,6 +8,8 @@ GET      /healthz                       200 once serving; shard states in the bo
 GET      /admin/services                registered services and their SDL
 POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
                                         409 breaking (with the report), 400 invalid
+POST     /admin/vectors/rebuild         {"collection": "users.User" or "User", "field": null}:
+                                        rebuild vector indexes from SQLite on every live shard
 GET      /admin/status                  shards, ring ownership, document counts
 *        /admin/triggers..., /admin/events...   triggers and their event log
                                         (gateway/trigger_admin.py)
@@ -68,7 +70,7 @@ class StoreGateway:
         ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
         self.settings = settings
         self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
-        self.registry = Registry(self.client)
+        self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
@@ -309,6 +311,27 @@ def build_app(settings: GatewaySettings) -> Starlette:
             }
         )
 
+    async def rebuild_vectors(request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+            name, field = body["collection"], body.get("field")
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return _json({"errors": ['send {"collection": "users.User", "field": null}']}, 400)
+        known = {
+            f"{s.service}.{c.name}": c for s in gw.registry.services.values() for c in s.collections
+        }
+        matches = [cid for cid, c in known.items() if name in (cid, c.name)]
+        if len(matches) != 1:
+            return _json(
+                {"errors": [f"no single collection {name!r}; known: {sorted(known)}"]}, 404
+            )
+        try:
+            shards = await gw.client.rebuild_vectors(matches[0], field)
+        except ShardError as e:
+            return _json({"errors": [str(e)]}, 400)
+        failed = any(isinstance(v, str) for v in shards.values())
+        return _json({"collection": matches[0], "shards": shards}, 502 if failed else 200)
+
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
@@ -317,6 +340,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/admin/services/{service}", push_service, methods=["POST"]),
         Route("/admin/status", status),
         *trigger_routes(gw),
+        Route("/admin/vectors/rebuild", rebuild_vectors, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gw

@@ -5,7 +5,8 @@ shardgate shard    --id ID --port P --data DIR
 shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway over shards)
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
-shardgate bench    store [--documents N]
+shardgate bench    store [--documents N] | gateway | vectors [--vectors N] [--dimensions D]
+shardgate vectors  rebuild COLLECTION [--field F] [--gateway URL]
 shardgate trigger  add NAME --collection SERVICE.COLLECTION --on INSERT,UPDATE,DELETE --url URL
                    [--secret whsec_...] [--columns a,b] [--max-retries N] [--gateway URL]
 shardgate trigger  list|remove|pause|resume|invoke NAME ...
@@ -125,9 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the raw JSON")
     status.set_defaults(run=_status)
 
+    vectors = sub.add_parser("vectors", help="vector index maintenance")
+    vectors.add_argument("action", choices=["rebuild"])
+    vectors.add_argument("collection", help='e.g. "User" or "users.User"')
+    vectors.add_argument("--field", help="one vector field (default: every one)")
+    vectors.add_argument("--gateway", help="gateway URL (default: this machine, gateway.port)")
+    vectors.set_defaults(run=_vectors)
+
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
-    bench.add_argument("target", choices=["store", "gateway"])
-    bench.add_argument("--documents", type=int, default=20_000)
+    bench.add_argument("target", choices=["store", "gateway", "vectors"])
+    bench.add_argument("--documents", type=int, default=20_000, help="store: documents")
+    bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
+    bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.set_defaults(run=_bench)
 
@@ -356,6 +366,22 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(s["alive"] for s in body["shards"]) else 2
 
 
+def _vectors(args: argparse.Namespace, settings: Settings) -> int:
+    body = json.dumps({"collection": args.collection, "field": args.field}).encode()
+    status, report = _http(
+        f"{_gateway_url(args, settings)}/admin/vectors/rebuild", body, "application/json"
+    )
+    for error in report.get("errors", []):
+        print(error, file=sys.stderr)
+    for shard, result in sorted(report.get("shards", {}).items()):
+        if isinstance(result, str):
+            print(f"{shard}: failed: {result}", file=sys.stderr)
+        else:
+            counts = ", ".join(f"{f}: {n} vectors" for f, n in result.items())
+            print(f"{shard}: rebuilt {report['collection']} ({counts})")
+    return 0 if status == 200 else 1
+
+
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     # The benchmark runner lives in the source tree's loadtests/, beside the packages.
     repo = Path(__file__).resolve().parent.parent
@@ -366,6 +392,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         from loadtests.gateway_bench import run_gateway_bench
 
         return run_gateway_bench(seconds=args.seconds)
+    if args.target == "vectors":
+        from loadtests.vector_bench import run_vector_bench
+
+        return run_vector_bench(args.vectors, args.dimensions, args.seconds)
     from loadtests.store_bench import run_store_bench
 
     return run_store_bench(documents=args.documents, seconds=args.seconds)

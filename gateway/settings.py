@@ -32,6 +32,11 @@ name = "new_user"
 collection = "users.User"
 ops = ["INSERT"]
 url = "https://hooks.example.com/users"
+[vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
+index = "FLAT"                 # FLAT (exact) or HNSW
+m = 32                         # HNSW settings
+ef_construction = 64
+ef_search = 64
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
 
@@ -96,6 +103,7 @@ class GatewaySettings:
     # External Apollo Federation subgraphs composed with the store's: name -> URL.
     subgraphs: dict[str, str] = field(default_factory=dict)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
+    vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
 
 @dataclass(frozen=True)
@@ -111,9 +119,18 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if path.exists():
         with path.open("rb") as f:
             raw = tomllib.load(f)
-    cluster_raw, gateway_raw, store_raw = (raw.get(k, {}) for k in ("cluster", "gateway", "store"))
+    cluster_raw, gateway_raw, store_raw, vectors_raw = (
+        raw.get(k, {}) for k in ("cluster", "gateway", "store", "vectors")
+    )
     _reject_unknown(path, "cluster", cluster_raw, ClusterSettings)
-    _reject_unknown(path, "gateway", gateway_raw, GatewaySettings, exclude={"store", "triggers"})
+    _reject_unknown(
+        path, "gateway", gateway_raw, GatewaySettings, exclude={"store", "triggers", "vectors"}
+    )
+    _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
+    try:
+        vectors = IndexDefaults(**vectors_raw)
+    except ValueError as e:
+        raise SystemExit(f"{path}: {e}") from None
     _reject_unknown(path, "store", store_raw, StoreSettings, exclude={"shards"})
     triggers_raw = dict(raw.get("triggers", {}))
     definitions = triggers_raw.pop("definitions", [])
@@ -133,6 +150,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             **({"services": Path(gateway_raw["services"])} if "services" in gateway_raw else {}),
             "store": store,
             "triggers": triggers,
+            "vectors": vectors,
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -153,7 +171,10 @@ def _reject_unknown(
             f"{path}: unknown setting(s) {sorted(unknown)} in [{section}]; known: {sorted(fields)}"
         )
     for name, value in values.items():
-        default = fields[name].default
+        f = fields[name]
+        default = f.default
+        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()  # e.g. [gateway.subgraphs]: a table
         expected: tuple[type, ...] = (
             (str,)
             if default is None or isinstance(default, Path)

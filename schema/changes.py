@@ -136,8 +136,11 @@ def _diff_fields(
                     True,
                 )
             )
-        if f.vector != after.vector and f.vector is not None:
-            changes.append(Change(path, "@vector settings changed", True))
+        if _vector_shape(f) != _vector_shape(after) and f.vector is not None:
+            changes.append(Change(path, "@vector dimensions or metric changed", True))
+        elif f.vector != after.vector and f.vector is not None and after.vector is not None:
+            # Shards rebuild the index for the new settings; stored vectors still fit.
+            changes.append(Change(path, "@vector index settings changed", False))
         elif after.vector is not None and f.vector is None:
             changes.append(Change(path, "@vector added", False))
         if f.reference != after.reference:
@@ -160,3 +163,8 @@ def _diff_fields(
         else:
             changes.append(Change(path, "field added", False))
     return changes
+
+
+def _vector_shape(f: Field) -> tuple[int, str] | None:
+    """What stored vectors and clients depend on; the index kind and its settings are not."""
+    return None if f.vector is None else (f.vector.dimensions, f.vector.metric)

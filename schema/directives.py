@@ -5,7 +5,8 @@
                                              on a collection (or a stub, resolvable: false)
     @shareable                               on an embedded type several services define
     @unique  @index                          on a collection's scalar fields
-    @vector(dimensions: Int!, metric: VectorMetric = COSINE)
+    @vector(dimensions: Int!, metric: VectorMetric = COSINE, index: VectorIndex = FLAT,
+            m: Int, efConstruction: Int, efSearch: Int)        (the last three for HNSW)
     @reference(field: String!)               on a collection's fields of collection type
 
 Only the shape is checked here (known directive, known arguments, literal of the right kind);
@@ -28,11 +29,11 @@ from graphql.language import (
     ValueNode,
 )
 
-from schema.model import VectorMetric
+from schema.model import VectorIndexKind, VectorMetric
 from schema.problems import Problems, did_you_mean
 
 Site = Literal["type", "field", "enum", "enum value", "scalar"]
-ArgKind = Literal["String", "Int", "Boolean", "VectorMetric"]
+ArgKind = Literal["String", "Int", "Boolean", "VectorMetric", "VectorIndex"]
 Value = str | int | bool
 
 
@@ -59,7 +60,15 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
     "unique": DirectiveSpec("field"),
     "index": DirectiveSpec("field"),
     "vector": DirectiveSpec(
-        "field", (Arg("dimensions", "Int", True), Arg("metric", "VectorMetric"))
+        "field",
+        (
+            Arg("dimensions", "Int", True),
+            Arg("metric", "VectorMetric"),
+            Arg("index", "VectorIndex"),
+            Arg("m", "Int"),
+            Arg("efConstruction", "Int"),
+            Arg("efSearch", "Int"),
+        ),
     ),
     "reference": DirectiveSpec("field", (Arg("field", "String", True),)),
 }
@@ -178,12 +187,16 @@ def _literal(kind: ArgKind, node: ValueNode) -> Value | None:
         return node.value
     if kind == "VectorMetric" and isinstance(node, EnumValueNode):
         return node.value if node.value in VectorMetric.__members__ else None
+    if kind == "VectorIndex" and isinstance(node, EnumValueNode):
+        return node.value if node.value in VectorIndexKind.__members__ else None
     return None
 
 
 def _describe(kind: ArgKind) -> str:
     if kind == "VectorMetric":
         return "one of " + ", ".join(VectorMetric.__members__)
+    if kind == "VectorIndex":
+        return "one of " + ", ".join(VectorIndexKind.__members__)
     return {"String": "a string", "Int": "an integer", "Boolean": "true or false"}[kind]
 
 
@@ -200,6 +213,10 @@ _EXAMPLES = {
     ("key", "resolvable"): '@key(fields: "id", resolvable: false)',
     ("vector", "dimensions"): "@vector(dimensions: 384)",
     ("vector", "metric"): "@vector(dimensions: 384, metric: COSINE) (an enum value, no quotes)",
+    ("vector", "index"): "@vector(dimensions: 384, index: HNSW) (an enum value, no quotes)",
+    ("vector", "m"): "@vector(dimensions: 384, index: HNSW, m: 32)",
+    ("vector", "efConstruction"): "@vector(dimensions: 384, index: HNSW, efConstruction: 64)",
+    ("vector", "efSearch"): "@vector(dimensions: 384, index: HNSW, efSearch: 64)",
     ("reference", "field"): '@reference(field: "userId")',
 }
 

@@ -13,7 +13,7 @@ from typing import Literal
 from graphql.language import FieldDefinitionNode
 
 from schema.directives import Applied
-from schema.model import Reference, TypeKind, TypeRef, VectorMetric, VectorSpec
+from schema.model import Reference, TypeKind, TypeRef, VectorIndexKind, VectorMetric, VectorSpec
 from schema.naming import lower_first
 from schema.problems import Problems
 
@@ -95,7 +95,30 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     if not ok or not isinstance(dims, int):
         return None
     metric = VectorMetric(str(directive.args.get("metric", VectorMetric.COSINE.value)))
-    return VectorSpec(dims, metric)
+    given = directive.args.get("index")
+    kind = None if given is None else VectorIndexKind(str(given))
+    hnsw: dict[str, int | None] = {}
+    for arg, name in (("m", "m"), ("efConstruction", "ef_construction"), ("efSearch", "ef_search")):
+        value = directive.args.get(arg)
+        if value is not None and kind is not VectorIndexKind.HNSW:
+            ok = False
+            site.problems.add(
+                directive.at(arg),
+                f"@vector({arg}:) applies to HNSW indexes only, {site.where} does not say "
+                "index: HNSW",
+                f"add index: HNSW, or remove {arg}",
+            )
+        elif isinstance(value, int) and not 1 <= value <= 4096:
+            ok = False
+            site.problems.add(
+                directive.at(arg),
+                f"@vector({arg}:) must be between 1 and 4096, got {value}",
+                "the defaults (m: 32, efConstruction: 64, efSearch: 64) suit most data",
+            )
+        hnsw[name] = value if isinstance(value, int) else None
+    if not ok:
+        return None
+    return VectorSpec(dims, metric, kind, **hnsw)
 
 
 def reference(site: FieldSite, directive: Applied | None) -> Reference | None:

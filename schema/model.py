@@ -60,10 +60,23 @@ class TypeRef:
         return text + ("!" if self.non_null else "")
 
 
+class VectorIndexKind(StrEnum):
+    FLAT = "FLAT"  # exact
+    HNSW = "HNSW"  # approximate graph index
+
+
 @dataclass(frozen=True)
 class VectorSpec:
+    """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`.
+
+    None where the directive does not say: `[vectors]` in shardgate.toml decides."""
+
     dimensions: int
     metric: VectorMetric = VectorMetric.COSINE
+    index: VectorIndexKind | None = None
+    m: int | None = None
+    ef_construction: int | None = None
+    ef_search: int | None = None
 
 
 @dataclass(frozen=True)

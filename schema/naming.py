@@ -33,6 +33,7 @@ RESERVED_TYPE_NAMES = frozenset(
         *SHARED_TYPE_NAMES,
         *BUILTIN_SCALARS,
         "VectorMetric",
+        "VectorIndex",
         "Query",
         "Mutation",
         "Subscription",
@@ -49,6 +50,7 @@ RESERVED_SUFFIXES = (
     "AvgFields",
     "MinFields",
     "MaxFields",
+    "Hit",
 )
 RESERVED_PREFIXES = ("_", "link__", "federation__")
 
@@ -117,6 +119,8 @@ class CollectionNames:
     by_key: str  # user(id: ID!): User
     list: str  # users(where, orderBy, limit, offset): [User!]!
     aggregate: str  # usersAggregate(where): UserAggregate!
+    search: str  # searchUsers(vector, field, k, where, minScore): [UserHit!]! (with @vector)
+    hit_field: str  # UserHit.user: the document of a hit
     insert_one: str  # insertUser
     insert_many: str  # insertUsers
     upsert: str  # upsertUser
@@ -133,10 +137,11 @@ class CollectionNames:
     max_fields: str  # UserMaxFields
     input: str  # UserInput
     set: str  # UserSet
+    hit: str  # UserHit {score, user}
 
     @property
     def query_fields(self) -> tuple[str, ...]:
-        return (self.by_key, self.list, self.aggregate)
+        return (self.by_key, self.list, self.aggregate, self.search)
 
     @property
     def mutation_fields(self) -> tuple[str, ...]:
@@ -163,6 +168,7 @@ class CollectionNames:
             self.max_fields,
             self.input,
             self.set,
+            self.hit,
         )
 
 
@@ -176,6 +182,8 @@ def collection_names(name: str) -> CollectionNames:
         by_key=one,
         list=many,
         aggregate=many + "Aggregate",
+        search="search" + many_type,
+        hit_field=one,
         insert_one="insert" + name,
         insert_many="insert" + many_type,
         upsert="upsert" + name,
@@ -192,6 +200,7 @@ def collection_names(name: str) -> CollectionNames:
         max_fields=name + "MaxFields",
         input=input_type(name),
         set=name + "Set",
+        hit=name + "Hit",
     )
 
 

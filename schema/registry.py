@@ -26,6 +26,7 @@ from schema.subgraph import check_compatible
 from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.protocol import CollectionDescriptor
+from shards.vector_spec import DEFAULTS, IndexDefaults
 from shards.writes import Write
 
 log = logging.getLogger("shardgate.registry")
@@ -59,8 +60,9 @@ class PushReport:
 
 
 class Registry:
-    def __init__(self, client: ClusterClient) -> None:
+    def __init__(self, client: ClusterClient, vector_defaults: IndexDefaults = DEFAULTS) -> None:
         self.client = client
+        self.vector_defaults = vector_defaults
         self.services: dict[str, ServiceSchema] = {}
         self.version = 0
         self._lock = asyncio.Lock()
@@ -93,7 +95,11 @@ class Registry:
                 except SchemaErrors as e:
                     log.error("stored schema of service %s no longer loads:\n%s", name, e)
             await self.client.ensure_collections(
-                [descriptor(s.service, c) for s in services.values() for c in s.collections]
+                [
+                    descriptor(s.service, c, self.vector_defaults)
+                    for s in services.values()
+                    for c in s.collections
+                ]
             )
             self._swap(services)
             return True
@@ -113,7 +119,7 @@ class Registry:
             if report.breaking:
                 return report
             await self.client.ensure_collections(
-                [descriptor(service, c) for c in model.collections]
+                [descriptor(service, c, self.vector_defaults) for c in model.collections]
             )
             body = {"service": service, "sdl": sdl, "pushed_at": time.time()}
             await self.client.write(

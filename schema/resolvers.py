@@ -101,6 +101,17 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             "max": {f: a["max"] for f, a in fields.items()},
         }
 
+    async def search(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        hits = await store.search(
+            args["vector"],
+            args.get("field"),
+            args.get("k", 10),
+            _filter(args.get("where")),
+            args.get("minScore"),
+            _consistency(args, DEFAULT_READ),
+        )
+        return [{"score": score, names.hit_field: doc} for score, doc in hits]
+
     async def insert_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         return (await store.insert([args["object"]], _consistency(args, DEFAULT_WRITE)))[0]
 
@@ -128,6 +139,7 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
         (query, names.by_key, by_key),
         (query, names.list, listing),
         (query, names.aggregate, aggregate),
+        (query, names.search, search),
         (mutation, names.insert_one, insert_one),
         (mutation, names.insert_many, insert_many),
         (mutation, names.upsert, upsert),
@@ -136,7 +148,9 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
         (mutation, names.delete_one, delete_one),
         (mutation, names.delete_many, delete_many),
     ]:
-        if field_name in root.fields:  # no update mutations when nothing can be set
+        if (
+            field_name in root.fields
+        ):  # no updates when nothing can be set, no search without vectors
             root.fields[field_name].resolve = _guard(fn)
 
 

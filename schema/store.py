@@ -16,12 +16,13 @@ from typing import Any
 
 import orjson
 
-from schema.model import Collection, Field, TypeKind, collection_id
+from schema.model import Collection, Field, TypeKind, VectorIndexKind, VectorMetric, collection_id
 from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
 from shards.uniques import canonical
+from shards.vector_spec import DEFAULTS, MAX_K, IndexDefaults, VectorFieldSpec
 from shards.writes import Write
 
 Doc = dict[str, Any]
@@ -40,14 +41,38 @@ class StoreLimits:
     max_document_bytes: int = 1 << 20
 
 
-def descriptor(service: str, c: Collection) -> CollectionDescriptor:
-    return CollectionDescriptor(
+def descriptor(
+    service: str, c: Collection, defaults: IndexDefaults = DEFAULTS
+) -> CollectionDescriptor:
+    d = CollectionDescriptor(
         name=collection_id(service, c.name),
         key=c.key,
         shard_key=c.shard_key,
         indexes=[f.name for f in c.stored_fields if f.index or f.unique],
         unique=[f.name for f in c.stored_fields if f.unique],
     )
+    vectors = [vector_field_spec(f, defaults) for f in c.stored_fields if f.vector is not None]
+    if vectors:  # absent otherwise: descriptors of collections without vectors are unchanged
+        d["vectors"] = vectors
+    return d
+
+
+def vector_field_spec(f: Field, defaults: IndexDefaults) -> VectorFieldSpec:
+    """The shard's view of a `@vector` field: what the directive says, else `defaults`."""
+    v = f.vector
+    assert v is not None
+    kind = defaults.index if v.index is None else v.index.value
+    spec = VectorFieldSpec(
+        field=f.name,
+        dimensions=v.dimensions,
+        metric=v.metric.value,
+        index=kind,  # type: ignore[typeddict-item]
+    )
+    if kind == VectorIndexKind.HNSW.value:
+        spec["m"] = v.m or defaults.m
+        spec["ef_construction"] = v.ef_construction or defaults.ef_construction
+        spec["ef_search"] = v.ef_search or defaults.ef_search
+    return spec
 
 
 class CollectionStore:
@@ -104,6 +129,58 @@ class CollectionStore:
         fields = [f.name for f in self.collection.stored_fields if _aggregatable(f)]
         return await self.client.aggregate(
             self.id, where=dict(where) if where else None, fields=fields, consistency=consistency
+        )
+
+    async def search(
+        self,
+        vector: Sequence[float],
+        field: str | None,
+        k: int,
+        where: Mapping[str, Any] | None,
+        min_score: float | None,
+        consistency: Consistency = Consistency.ONE,
+    ) -> list[tuple[float, Doc]]:
+        """(score, document) of the k nearest documents matching `where`, best first."""
+        c = self.collection
+        if field is None:
+            if len(self._vectors) != 1:
+                names = ", ".join(f.name for f in self._vectors)
+                raise StoreInputError(f"{c.name} has several vector fields: give field ({names})")
+            f = self._vectors[0]
+        else:
+            found = next((f for f in self._vectors if f.name == field), None)
+            if found is None:
+                names = ", ".join(f.name for f in self._vectors)
+                raise StoreInputError(f"{c.name}.{field} is not a vector field; use one of {names}")
+            f = found
+        spec = f.vector
+        assert spec is not None
+        if len(vector) != spec.dimensions:
+            raise StoreInputError(
+                f"vector has {len(vector)} dimensions; {c.name}.{f.name} has {spec.dimensions}"
+            )
+        if not all(math.isfinite(x) for x in vector):
+            raise StoreInputError("vector holds a NaN or infinite value")
+        if not 1 <= k <= MAX_K:
+            raise StoreInputError(f"k must be between 1 and {MAX_K}, got {k}")
+        if min_score is not None and spec.metric is VectorMetric.L2:
+            raise StoreInputError(
+                f"minScore applies to similarities (COSINE, IP); {c.name}.{f.name} is L2, "
+                "whose scores are distances: leave minScore out and use k"
+            )
+        if min_score is not None and not math.isfinite(min_score):
+            raise StoreInputError("minScore must be a finite number")
+        if consistency is not Consistency.ONE:
+            raise StoreInputError(
+                "vector search reads at consistency ONE; QUORUM and ALL are not supported yet"
+            )
+        return await self.client.search(
+            self.id,
+            f.name,
+            vector,
+            k=k,
+            where=dict(where) if where else None,
+            min_score=min_score,
         )
 
     # -- writes ----------------------------------------------------------------------------

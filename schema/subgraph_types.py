@@ -2,8 +2,9 @@
 
 For each collection: the object type, `<T>Where`, `<T>OrderBy`, `<T>Aggregate` (with
 `<T>SumFields`, `<T>AvgFields`, `<T>MinFields`, `<T>MaxFields` when it has such fields),
-`<T>Input`, `<T>Set` and the root fields. For each embedded type: the object type, `<T>Where`,
-`<T>OrderBy` (when something in it is orderable) and `<T>Input`. For each enum: the enum and
+`<T>Input`, `<T>Set`, `<T>Hit` (with `@vector` fields) and the root fields. For each embedded
+type: the object type, `<T>Where`, `<T>OrderBy` (when something in it is orderable) and
+`<T>Input`. For each enum: the enum and
 `<E>Comparison`. Every function returns finished definition text; `schema.subgraph` assembles.
 """
 
@@ -111,6 +112,8 @@ def collection_definitions(
         **_aggregates(c),
         names.input: _input(names.input, stored, f"The {c.name} to insert or upsert."),
     }
+    if vector_fields(c):
+        defs[names.hit] = _hit(c)
     if settable_fields(c):  # an input type needs a field: no Set, no updates, without one
         defs[names.set] = _input(
             names.set,
@@ -126,6 +129,26 @@ def settable_fields(c: Collection) -> tuple[Field, ...]:
     """What an update may change: stored fields but the key and the shard key, which place
     the document on the ring."""
     return tuple(f for f in c.stored_fields if f.name not in (c.key, c.shard_key))
+
+
+def vector_fields(c: Collection) -> tuple[Field, ...]:
+    return tuple(f for f in c.stored_fields if f.vector is not None)
+
+
+def _hit(c: Collection) -> str:
+    names = collection_names(c.name)
+    return block(
+        f"type {names.hit}",
+        [
+            *member(
+                "score: Float!",
+                "COSINE: cosine similarity, IP: inner product (higher is closer); "
+                "L2: Euclidean distance (lower is closer).",
+            ),
+            *member(f"{names.hit_field}: {c.name}!", f"The {c.name} found."),
+        ],
+        f"One {c.name} found by {names.search}, with its score.",
+    )
 
 
 # -- filters, ordering, inputs ---------------------------------------------------------------
@@ -248,7 +271,32 @@ def query_fields(c: Collection) -> list[str]:
             f"{n.aggregate_type}!",
             f"Count and aggregates over the {many} matching where.",
         ),
+        *(_search_field(c) if vector_fields(c) else []),
     ]
+
+
+def _search_field(c: Collection) -> list[str]:
+    n = collection_names(c.name)
+    fields = [f.name for f in vector_fields(c)]
+    which = (
+        f"field: the vector field to search ({', '.join(fields)}; required)"
+        if len(fields) > 1
+        else f"field: {fields[0]} (the only vector field) if not given"
+    )
+    return field_with_args(
+        n.search,
+        [
+            "vector: [Float!]!",
+            "field: String",
+            "k: Int = 10",
+            f"where: {n.where}",
+            "minScore: Float",
+            _CONSISTENCY,
+        ],
+        f"[{n.hit}!]!",
+        f"The k {plural(c.name)} matching where nearest to vector, best first. {which}; "
+        "k: 1 to 1000; minScore: drop hits scoring below it (COSINE and IP only).",
+    )
 
 
 def mutation_fields(c: Collection) -> list[str]:

@@ -28,7 +28,7 @@ from shards.coalesce import GetCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
-from shards.merge import aggregate_docs, merge_aggregates, sort_key
+from shards.merge import aggregate_docs, merge_aggregates, merge_hits, sort_key
 from shards.protocol import (
     AggregateResult,
     CollectionDescriptor,
@@ -231,6 +231,51 @@ class ClusterClient:
             return aggregate_docs(await scatter.scan_replicated(self, request, need), fields)
         request = {"collection": collection, "where": where, "fields": list(fields)}
         return merge_aggregates(await scatter.scan_one(self, "/aggregate", request), fields)
+
+    async def search(
+        self,
+        collection: str,
+        field: str,
+        vector: Sequence[float],
+        *,
+        k: int = 10,
+        where: dict[str, Any] | None = None,
+        min_score: float | None = None,
+    ) -> list[tuple[float, dict[str, Any]]]:
+        """(score, document) of the k best documents matching `where`, best first: each ring
+        range asks one live replica for its top k (as `query` at ONE), then they are merged."""
+        specs = self._descriptor(collection).get("vectors", [])
+        spec = next((s for s in specs if s["field"] == field), None)
+        if spec is None:
+            raise BadRequest(f"{collection}.{field} is not a vector field")
+        request = {
+            "collection": collection,
+            "field": field,
+            "vector": list(vector),
+            "k": k,
+            "where": where,
+            "min_score": min_score,
+        }
+        answers = await scatter.scan_one(self, "/search", request)
+        return merge_hits(answers, k, similarity=spec["metric"] != "L2")
+
+    async def rebuild_vectors(
+        self, collection: str, field: str | None = None
+    ) -> dict[str, dict[str, int] | str]:
+        """Rebuild the collection's vector indexes from SQLite on every live shard: per shard,
+        vectors indexed by field, or why it could not."""
+        self._descriptor(collection)
+        body = {"collection": collection, "field": field}
+
+        async def one(shard: str) -> dict[str, int] | str:
+            try:
+                answer = await self.call(shard, "POST", "/vectors/rebuild", body)
+            except (ShardUnavailable, BadRequest) as e:
+                return str(e)
+            return dict(answer["rebuilt"])
+
+        shards = [s for s, ok in self.alive().items() if ok]
+        return dict(zip(shards, await asyncio.gather(*(one(s) for s in shards)), strict=True))
 
     # -- writes (shards.writes, shards.uniques) --------------------------------------------
 

@@ -20,6 +20,11 @@ plan step costs one request per shard.
          Live documents in the requested token ranges matching `where`, ordered by `order_by`
          then key, at most offset+limit of them (the client applies the offset after merging).
     POST /aggregate    AggregateRequest                                  -> AggregateResult
+    POST /search       SearchRequest        -> {"hits": [[score, key]], "docs": [body]}
+         The best k live documents of the requested token ranges that match `where`, best
+         first (see shards/vectors.py; docs/vectors.md for scores).
+    POST /vectors/rebuild {"collection", "field": str|None}  -> {"rebuilt": {field: count}}
+    GET  /vectors/verify -> {"<collection>@<field>": {"indexed", "missing", "extra"}}
     POST /unique/claim   {"claims": [UniqueClaim]}         -> {"results": [ClaimResult]}
     POST /unique/release {"claims": [UniqueClaim]}         -> {"ok": true}
 
@@ -40,6 +45,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from shards.vector_spec import VectorFieldSpec
+
 Direction = Literal["ASC", "DESC"]
 Nulls = Literal["FIRST", "LAST"]
 
@@ -50,6 +57,7 @@ class CollectionDescriptor(TypedDict):
     shard_key: str  # field whose value is hashed onto the ring
     indexes: list[str]  # dotted field paths with an expression index, e.g. ["email", "total"]
     unique: list[str]  # fields with a cluster-wide unique constraint
+    vectors: NotRequired[list[VectorFieldSpec]]  # fields with a FAISS index on every shard
 
 
 class WriteOp(TypedDict):
@@ -117,6 +125,16 @@ class FieldAggregate(TypedDict):
 class AggregateResult(TypedDict):
     count: int
     fields: dict[str, FieldAggregate]
+
+
+class SearchRequest(TypedDict):
+    collection: str
+    field: str  # a vector field of the collection
+    vector: list[float]  # the query, of the field's dimensions
+    k: int  # 1..1000
+    where: NotRequired[dict[str, Any] | None]
+    ranges: NotRequired[list[tuple[int, int]] | None]
+    min_score: NotRequired[float | None]  # COSINE/IP: drop hits scoring below
 
 
 class UniqueClaim(TypedDict):

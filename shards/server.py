@@ -33,6 +33,7 @@ from shards.errors import BadRequest
 from shards.protocol import AggregateRequest, QueryRequest
 from shards.storage import RawDoc, ShardStorage, Synchronous
 from shards.triggers.runtime import TriggerRuntime
+from shards.vectors import ShardVectors
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class ShardSettings:
     port: int
     synchronous: Synchronous = "NORMAL"
     max_body_bytes: int = 64 * 1024 * 1024  # above the gateway's 32 MiB request limit
+    vector_save_seconds: float = 30.0  # how often changed vector indexes are saved
 
     def __post_init__(self) -> None:
         # The id names a directory: keep it to a safe, single path segment.
@@ -70,6 +72,10 @@ class ShardSettings:
     @property
     def db_path(self) -> Path:
         return Path(self.data_dir) / self.shard_id / "store.db"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return Path(self.data_dir) / self.shard_id / "vectors"
 
 
 class ORJSONResponse(Response):
@@ -83,7 +89,7 @@ class _TooLarge(Exception):
     pass
 
 
-Handler = Callable[[ShardStorage, dict[str, Any]], Awaitable[Any]]
+VectorHandler = Callable[[ShardVectors, dict[str, Any]], Awaitable[Any]]
 
 
 def build_shard(settings: ShardSettings) -> Starlette:
@@ -93,60 +99,82 @@ def build_shard(settings: ShardSettings) -> Starlette:
         storage = await ShardStorage.open(settings.db_path, synchronous=settings.synchronous)
         app.state.storage = storage
         try:
+            vectors = await ShardVectors.open(
+                storage,
+                settings.db_path,
+                settings.vectors_dir,
+                save_seconds=settings.vector_save_seconds,
+            )
+        except BaseException:
+            await storage.close()
+            raise
+        try:
             # Before serving: a restarted shard delivers its pending events and writes
             # outbox rows for the triggers it had, from its first write on.
             triggers = await TriggerRuntime.open(settings.shard_id, storage, settings.db_path)
         except BaseException:
             await storage.close()
+            await vectors.close()
             raise
+        app.state.vectors = vectors
         app.state.triggers = triggers
         try:
             yield
         finally:
             await triggers.close()
-            await storage.close()
+            await storage.close()  # before the indexes: no commit may reach them after their save
+            await vectors.close()
 
-    def post(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def post(
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], state: str = "storage"
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A JSON POST endpoint: `handler(app.state.<state>, body)`, errors as JSON."""
+
         async def endpoint(request: Request) -> Response:
             async def call() -> Any:
                 body = await _read_json(request, settings.max_body_bytes)
                 if not isinstance(body, dict):
                     raise BadRequest("the request body must be a JSON object")
-                return await handler(request.app.state.storage, body)
+                return await handler(getattr(request.app.state, state), body)
 
             return await _respond(call)
 
         return endpoint
 
     def post_triggers(path: str) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            async def call() -> Any:
-                body = await _read_json(request, settings.max_body_bytes)
-                if not isinstance(body, dict):
-                    raise BadRequest("the request body must be a JSON object")
-                return await request.app.state.triggers.handlers()[path](body)
+        return post(lambda runtime, body: runtime.handlers()[path](body), "triggers")
 
-            return await _respond(call)
+    def post_vectors(handler: VectorHandler) -> Callable[[Request], Awaitable[Response]]:
+        return post(handler, "vectors")  # type: ignore[arg-type]
 
-        return endpoint
+    async def verify_vectors(request: Request) -> Response:
+        return await _respond(request.app.state.vectors.verify)
 
     async def health(request: Request) -> Response:
         return ORJSONResponse({"id": settings.shard_id, "status": "ok"})
 
     async def stats(request: Request) -> Response:
         async def call() -> Any:
-            return {"id": settings.shard_id, **await request.app.state.storage.stats()}
+            stats = await request.app.state.storage.stats()
+            return {
+                "id": settings.shard_id,
+                **stats,
+                "vectors": await request.app.state.vectors.stats(),
+            }
 
         return await _respond(call)
 
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
-        Route("/collections", post(_collections), methods=["POST"]),
+        Route("/collections", post_vectors(_collections), methods=["POST"]),
         Route("/write", post(_write), methods=["POST"]),
         Route("/get", post(_get), methods=["POST"]),
         Route("/query", post(_query), methods=["POST"]),
         Route("/aggregate", post(_aggregate), methods=["POST"]),
+        Route("/search", post_vectors(_search), methods=["POST"]),
+        Route("/vectors/rebuild", post_vectors(_rebuild_vectors), methods=["POST"]),
+        Route("/vectors/verify", verify_vectors, methods=["GET"]),
         Route("/unique/claim", post(_claim), methods=["POST"]),
         Route("/unique/release", post(_release), methods=["POST"]),
         *(Route(path, post_triggers(path), methods=["POST"]) for path in TRIGGER_PATHS),
@@ -156,9 +184,21 @@ def build_shard(settings: ShardSettings) -> Starlette:
     )
 
 
-async def _collections(storage: ShardStorage, body: dict[str, Any]) -> Any:
-    await storage.ensure_collections(body.get("collections"))
+async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    await vectors.storage.ensure_collections(body.get("collections"))
+    await vectors.sync_collections()  # indexes for new vector fields
     return {"ok": True}
+
+
+async def _search(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    return await vectors.search(body)
+
+
+async def _rebuild_vectors(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    collection, field = body.get("collection"), body.get("field")
+    if not isinstance(collection, str) or not isinstance(field, str | None):
+        raise BadRequest("'collection' must be a string and 'field' a string or null")
+    return {"rebuilt": await vectors.rebuild(collection, field)}
 
 
 async def _write(storage: ShardStorage, body: dict[str, Any]) -> Any:

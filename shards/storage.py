@@ -51,6 +51,7 @@ from shards.protocol import (
     WriteOp,
     WriteResult,
 )
+from shards.vector_spec import check_specs
 
 log = logging.getLogger(__name__)
 
@@ -618,13 +619,17 @@ def _check_descriptor(d: object) -> CollectionDescriptor:
     paths = {f: _list(d.get(f, []), f"{name}.{f}") for f in ("indexes", "unique")}
     for path in (*paths["indexes"], *paths["unique"]):
         filters.field_expr(path)
-    return CollectionDescriptor(
+    checked = CollectionDescriptor(
         name=name,
         key=d["key"],
         shard_key=d["shard_key"],
         indexes=list(dict.fromkeys(paths["indexes"])),
         unique=list(dict.fromkeys(paths["unique"])),
     )
+    vectors = check_specs(d.get("vectors"), name)
+    if vectors:
+        checked["vectors"] = vectors
+    return checked
 
 
 def _list(value: object, what: str) -> list[Any]:

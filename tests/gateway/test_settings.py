@@ -42,3 +42,23 @@ def test_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(SystemExit) as exit_:
         load_settings(path, env={})
     assert message in str(exit_.value) and str(path) in str(exit_.value)
+
+
+def test_vector_index_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "shardgate.toml"
+    path.write_text('[vectors]\nindex = "HNSW"\nef_search = 128\n')
+    v = load_settings(path, env={}).gateway.vectors
+    assert (v.index, v.m, v.ef_construction, v.ef_search) == ("HNSW", 32, 64, 128)
+    path.write_text('[vectors]\nindex = "IVF"\n')
+    with pytest.raises(SystemExit, match="index must be one of FLAT, HNSW"):
+        load_settings(path, env={})
+
+
+def test_external_subgraphs_are_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "shardgate.toml"
+    path.write_text('[gateway.subgraphs]\nreviews = "http://127.0.0.1:4001/graphql"\n')
+    s = load_settings(path, env={})
+    assert s.gateway.subgraphs == {"reviews": "http://127.0.0.1:4001/graphql"}
+    path.write_text('[gateway]\nsubgraphs = "reviews"\n')
+    with pytest.raises(SystemExit, match="subgraphs = 'reviews' should be a dict"):
+        load_settings(path, env={})

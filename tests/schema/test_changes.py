@@ -72,3 +72,21 @@ def test_removing_a_collection_is_breaking() -> None:
 def test_a_new_service_is_all_additions() -> None:
     found = diff_services(None, parse_service("notes", BASE))
     assert [str(c) for c in found] == ["safe  Note: collection added"]
+
+
+def test_vector_index_settings_apply_live_but_shape_changes_break() -> None:
+    def diff(before: str, after: str) -> list[str]:
+        base = BASE.replace("tag: String", "tag: String\n  v: [Float!] @vector(ARGS)")
+        old = parse_service("notes", base.replace("ARGS", before))
+        new = parse_service("notes", base.replace("ARGS", after))
+        return [str(c) for c in diff_services(old, new)]
+
+    assert diff("dimensions: 4", "dimensions: 4, index: HNSW, efSearch: 99") == [
+        "safe  Note.v: @vector index settings changed"
+    ]
+    assert diff("dimensions: 4", "dimensions: 5") == [
+        "BREAKING  Note.v: @vector dimensions or metric changed"
+    ]
+    assert diff("dimensions: 4", "dimensions: 4, metric: L2") == [
+        "BREAKING  Note.v: @vector dimensions or metric changed"
+    ]

@@ -96,3 +96,17 @@ def test_refusals_name_subgraphs_types_and_fields(a: str, b: str, message: str) 
             [read_subgraph("a", "http://a", LINK + a), read_subgraph("b", "http://b", LINK + b)]
         )
     assert message in str(refused.value)
+
+
+@pytest.mark.slow
+def test_the_store_fixture_is_what_apollo_composes_from_the_examples() -> None:
+    """The fixture must follow the examples and the generator: re-composed here by Apollo."""
+    from tests.peers.apollo import compose as apollo_compose
+
+    sdls = {}
+    for name in ("users", "orders", "products"):
+        model = parse_service(name, (ROOT / "examples" / f"{name}.graphql").read_text())
+        sdls[name] = subgraph_sdl(model)
+    urls = {n: f"http://127.0.0.1:4000/subgraphs/{n}/graphql" for n in sdls}
+    fixture = (FIXTURES / "supergraphs" / "store-examples.graphql").read_text()
+    same(load_supergraph(apollo_compose(sdls, urls=urls)), load_supergraph(fixture))

@@ -32,8 +32,11 @@ def test_every_name_generated_for_a_collection() -> None:
         "max_fields": "UserMaxFields",
         "input": "UserInput",
         "set": "UserSet",
+        "search": "searchUsers",
+        "hit_field": "user",
+        "hit": "UserHit",
     }
-    assert names.query_fields == ("user", "users", "usersAggregate")
+    assert names.query_fields == ("user", "users", "usersAggregate", "searchUsers")
     assert names.mutation_fields == (
         "insertUser",
         "insertUsers",
@@ -109,6 +112,8 @@ def test_root_field_names(type_name: str, by_key: str, listing: str, insert_many
         "UserAggregate",
         "AggregateStats",
         "UserSumFields",
+        "UserHit",
+        "VectorIndex",
         "_Any",
         "_Entity",
         "_Service",

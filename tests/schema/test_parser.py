@@ -17,6 +17,7 @@ from schema.model import (
     ServiceSchema,
     TypeKind,
     TypeRef,
+    VectorIndexKind,
     VectorMetric,
     VectorSpec,
 )
@@ -130,6 +131,21 @@ def test_defaults_shard_key_to_key_and_metric_to_cosine() -> None:
     ]
 
 
+def test_vector_index_settings() -> None:
+    model = parse(
+        "docs",
+        """
+        type Doc @collection @key(fields: "id") {
+          id: ID!
+          v: [Float!] @vector(dimensions: 4, metric: L2, index: HNSW, m: 16, efSearch: 200)
+        }
+        """,
+    )
+    assert model.collections[0].fields[1].vector == VectorSpec(
+        4, VectorMetric.L2, VectorIndexKind.HNSW, m=16, ef_construction=None, ef_search=200
+    )
+
+
 def test_a_declared_stub_chooses_the_key_of_another_services_type() -> None:
     model = parse(
         "reviews",
@@ -238,6 +254,13 @@ CASES = [
      "@vector(metric:) expects one of COSINE, L2, IP, got DOT", "metric: COSINE"),
     ("dimensions out of range", C + "  v: [Float!] @vector(dimensions: 70000)\n}\n", "3:23",
      "@vector(dimensions:) must be between 1 and 65536, got 70000", "dimensions: 384"),
+    ("HNSW setting on a flat index", C + "  v: [Float!] @vector(dimensions: 3, m: 8)\n}\n",
+     "3:38", "@vector(m:) applies to HNSW indexes only, User.v does not say", "add index: HNSW"),
+    ("unknown index kind", C + "  v: [Float!] @vector(dimensions: 3, index: IVF)\n}\n", "3:45",
+     "@vector(index:) expects one of FLAT, HNSW, got IVF", "index: HNSW"),
+    ("HNSW setting out of range",
+     C + "  v: [Float!] @vector(dimensions: 3, index: HNSW, efSearch: 0)\n}\n", "3:51",
+     "@vector(efSearch:) must be between 1 and 4096, got 0", "the defaults"),
     ("vector on a non-float list", C + "  v: [Int!] @vector(dimensions: 3)\n}\n", "3:13",
      "@vector needs a list of floats, User.v is [Int!]", "v: [Float!] @vector"),
     ("unique on a list", C + "  tags: [String!] @unique\n}\n", "3:19",

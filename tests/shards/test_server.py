@@ -64,6 +64,7 @@ async def test_health_and_stats(client: httpx.AsyncClient, tmp_path: Path) -> No
         "id": "shard-a",
         "changelog_seq": 1,
         "collections": {"users.User": {"documents": 1}},
+        "vectors": {},
     }
     assert (tmp_path / "shard-a" / "store.db").exists()
 

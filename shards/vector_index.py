@@ -1,0 +1,242 @@
+"""One FAISS index over one vector field of one collection on one shard.
+
+FAISS stores vectors at internal positions 0, 1, 2, ... and this class maps them to the
+documents' stable row ids (the `id` column of the collection's table). An update or delete
+leaves the old position dead (a tombstone) instead of removing it: HNSW graphs cannot remove
+points, and one scheme for every index kind keeps search uniform. Dead positions are excluded
+from every search and dropped by `compact` once they are a quarter of the index.
+
+    >>> ix = VectorIndex(spec)                      # spec: shards.vector_spec.VectorFieldSpec
+    >>> ix.upsert(rows=[7, 9], tokens=[-5, 12], vectors=np.eye(2, 8, dtype="float32"))
+    >>> ix.search(query, k=1, allowed=ix.in_ranges([(-10, 0)]))   # only tokens in [-10, 0]
+    [(7, 1.0)]
+
+Search restricted to `allowed` positions: when they are few (below SELECTOR_BELOW of the
+index) FAISS gets an IDSelectorBitmap; otherwise the search over-fetches and post-filters,
+doubling until k allowed hits are found or the index is exhausted. Either way a FLAT index
+returns exactly the true top-k among the allowed documents.
+
+Not thread-safe: `shards.vectors` runs every call on one thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from shards.vector_spec import VectorFieldSpec
+
+SELECTOR_BELOW = 0.5  # allowed fraction under which a bitmap selector beats over-fetching
+COMPACT_DEAD_FRACTION = 0.25
+COMPACT_MIN_DEAD = 1024
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+class VectorIndex:
+    def __init__(self, spec: VectorFieldSpec) -> None:
+        self.spec = spec
+        self.dimensions = spec["dimensions"]
+        self.similarity = spec["metric"] != "L2"  # higher is better (else a distance)
+        self.index = _new_faiss(spec)
+        self.rows: Ints = np.empty(0, np.int64)  # position -> row id
+        self.tokens: Ints = np.empty(0, np.int64)  # position -> ring token
+        self.live: Mask = np.empty(0, np.bool_)  # position -> not superseded or deleted
+        self.position: Ints = np.empty(0, np.int64)  # row id -> live position, or -1
+        # The last in_ranges answer: a scatter asks a shard for the same ranges every time.
+        self._ranges_memo: tuple[tuple[tuple[int, int], ...], Ints, Mask] | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Positions, dead ones included."""
+        return len(self.rows)
+
+    @property
+    def live_count(self) -> int:
+        return int(self.live.sum())
+
+    def row_ids(self) -> set[int]:
+        """The row ids with a live vector."""
+        return {int(r) for r in self.rows[self.live]}
+
+    def upsert(self, rows: Sequence[int], tokens: Sequence[int], vectors: Floats) -> None:
+        """Add or replace the vectors of these rows (ids unique within one call)."""
+        if not len(rows):
+            return
+        vectors = self.prepare(vectors)
+        self.remove(rows)
+        start = self.size
+        self.index.add(vectors)
+        ids = np.asarray(rows, np.int64)
+        self.rows = np.concatenate([self.rows, ids])
+        self.tokens = np.concatenate([self.tokens, np.asarray(tokens, np.int64)])
+        self.live = np.concatenate([self.live, np.ones(len(ids), np.bool_)])
+        self._grow_position(int(ids.max()))
+        self.position[ids] = np.arange(start, start + len(ids), dtype=np.int64)
+
+    def remove(self, rows: Sequence[int]) -> None:
+        ids = np.asarray(rows, np.int64)
+        ids = ids[ids < len(self.position)]
+        positions = self.position[ids]
+        positions = positions[positions >= 0]
+        self.live[positions] = False
+        self.position[ids] = -1
+
+    def needs_compaction(self) -> bool:
+        dead = self.size - self.live_count
+        return dead >= COMPACT_MIN_DEAD and dead >= COMPACT_DEAD_FRACTION * self.size
+
+    def compact(self) -> None:
+        """Rebuild without dead positions (vectors are read back from FAISS itself)."""
+        keep = np.flatnonzero(self.live)
+        vectors = (
+            self.index.reconstruct_batch(keep)
+            if len(keep)
+            else np.empty((0, self.dimensions), np.float32)
+        )
+        rows, tokens = self.rows[keep], self.tokens[keep]
+        fresh = VectorIndex(self.spec)
+        fresh.upsert(rows.tolist(), tokens.tolist(), vectors)
+        self.__dict__.update(fresh.__dict__)
+
+    # -- masks -----------------------------------------------------------------------------
+
+    def in_ranges(self, ranges: Sequence[tuple[int, int]]) -> Mask:
+        """Positions whose token lies in one of these inclusive ranges (sorted, disjoint)."""
+        if not ranges:
+            return np.zeros(self.size, np.bool_)
+        key = tuple(ranges)
+        memo = self._ranges_memo
+        if memo is not None and memo[0] == key and memo[1] is self.tokens:  # tokens unchanged
+            return memo[2]
+        los = np.array([lo for lo, _ in ranges], np.int64)
+        his = np.array([hi for _, hi in ranges], np.int64)
+        i = np.searchsorted(los, self.tokens, side="right") - 1
+        mask = (i >= 0) & (self.tokens <= his[np.maximum(i, 0)])
+        mask.flags.writeable = False  # shared by later calls: callers combine, never modify
+        self._ranges_memo = (key, self.tokens, mask)
+        return mask
+
+    def of_rows(self, rows: Sequence[int] | Ints) -> Mask:
+        """Positions holding the live vector of one of these rows."""
+        ids = np.asarray(rows, np.int64)
+        ids = ids[ids < len(self.position)]
+        positions = self.position[ids]
+        mask = np.zeros(self.size, np.bool_)
+        mask[positions[positions >= 0]] = True
+        return mask
+
+    # -- search ----------------------------------------------------------------------------
+
+    def prepare(self, vectors: Floats | Sequence[Sequence[float]]) -> Floats:
+        """float32, C-contiguous, (n, d); unit length for COSINE (zero vectors stay zero)."""
+        x = np.ascontiguousarray(np.asarray(vectors, np.float32).reshape(-1, self.dimensions))
+        if self.spec["metric"] == "COSINE":
+            norms = np.linalg.norm(x, axis=1, keepdims=True)
+            x = np.ascontiguousarray(x / np.where(norms > 0, norms, 1.0), np.float32)
+        return x
+
+    def search(
+        self, query: Sequence[float] | Floats, k: int, allowed: Mask | None = None
+    ) -> list[tuple[int, float]]:
+        """The best k (row id, score) among live positions also in `allowed`, best first.
+        Scores: cosine similarity, inner product, or Euclidean distance (L2)."""
+        q = self.prepare(query)
+        mask = self.live if allowed is None else self.live & allowed
+        count = int(mask.sum())
+        k = min(k, count)
+        if k <= 0:
+            return []
+        if count == self.size:
+            scores, positions = self._search(q, k, None)
+        elif count < SELECTOR_BELOW * self.size:
+            bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap's bit order
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
+            scores, positions = self._search(q, k, selector)
+        else:
+            scores, positions = self._over_fetch(q, k, mask, count)
+        hits = [
+            (int(self.rows[p]), self._score(s))
+            for s, p in zip(scores, positions, strict=True)
+            if p >= 0 and mask[p]
+        ]
+        return hits[:k]
+
+    def _over_fetch(
+        self, q: Floats, k: int, mask: Mask, count: int
+    ) -> tuple[npt.NDArray[np.float32], Ints]:
+        fetch = min(self.size, math.ceil(k * self.size / count * 1.25) + 8)
+        while True:
+            scores, positions = self._search(q, fetch, None)
+            found = positions[positions >= 0]
+            if int(mask[found].sum()) >= k or fetch >= self.size:
+                return scores, positions
+            fetch = min(self.size, fetch * 2)
+
+    def _search(
+        self, q: Floats, k: int, selector: faiss.IDSelector | None
+    ) -> tuple[npt.NDArray[np.float32], Ints]:
+        if self.spec["index"] == "HNSW":
+            params: faiss.SearchParameters = faiss.SearchParametersHNSW()
+            params.efSearch = max(self.spec.get("ef_search", 64), k)
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        scores, positions = self.index.search(q, k, params=params)
+        return scores[0], positions[0]
+
+    def _score(self, raw: float) -> float:
+        return float(raw) if self.similarity else math.sqrt(max(float(raw), 0.0))
+
+    # -- files -----------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        return {
+            "faiss": faiss.serialize_index(self.index),
+            "rows": self.rows,
+            "tokens": self.tokens,
+            "live": self.live,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, spec: VectorFieldSpec, arrays: dict[str, npt.NDArray[np.generic]]
+    ) -> VectorIndex:
+        ix = cls(spec)
+        index = faiss.deserialize_index(np.asarray(arrays["faiss"], np.uint8))
+        rows = np.asarray(arrays["rows"], np.int64)
+        tokens = np.asarray(arrays["tokens"], np.int64)
+        live = np.asarray(arrays["live"], np.bool_)
+        if not index.ntotal == len(rows) == len(tokens) == len(live) or index.d != ix.dimensions:
+            raise ValueError("index arrays disagree in length or dimensions")
+        ix.index, ix.rows, ix.tokens, ix.live = index, rows, tokens, live
+        live_rows = rows[live]
+        if len(live_rows):
+            ix._grow_position(int(live_rows.max()))
+            ix.position[live_rows] = np.flatnonzero(live)
+        return ix
+
+    def _grow_position(self, max_row: int) -> None:
+        if max_row >= len(self.position):
+            extra = max(max_row + 1, 2 * len(self.position)) - len(self.position)
+            self.position = np.concatenate([self.position, np.full(extra, -1, np.int64)])
+
+
+def _new_faiss(spec: VectorFieldSpec) -> faiss.Index:
+    d = spec["dimensions"]
+    metric = faiss.METRIC_L2 if spec["metric"] == "L2" else faiss.METRIC_INNER_PRODUCT
+    if spec["index"] == "HNSW":
+        index = faiss.IndexHNSWFlat(d, spec.get("m", 32), metric)
+        index.hnsw.efConstruction = spec.get("ef_construction", 64)
+        index.hnsw.efSearch = spec.get("ef_search", 64)
+        return index
+    return faiss.IndexFlat(d, metric)

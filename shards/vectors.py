@@ -1,0 +1,414 @@
+"""A shard's vector indexes: one `VectorIndex` per (collection, vector field), kept equal to
+the live documents in SQLite, searched for `POST /search`.
+
+One thread does everything FAISS: applying changes, searching, building, saving. FAISS is not
+safe for a mutation concurrent with a search, and one thread serialises them without a lock;
+it also orders them. The storage's commit hook runs after a write group commits and *before*
+the writers are acknowledged, and it queues that group's changes on the thread; a search that
+starts after an acknowledgement is queued behind them, so it sees the write.
+
+Applying a change re-reads the document's current row (by key) rather than trusting the
+change's `after`: applying twice, or late, converges on what SQLite holds. That is also how
+files are caught up on start: each index file records the change-log position it covers, and
+every key changed after that position is re-read. A file that is missing, damaged or built for
+other settings is rebuilt from SQLite instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import faiss
+import numpy as np
+import orjson
+
+from shards import filters, vector_files
+from shards.errors import BadRequest
+from shards.storage import Change, ShardStorage, table
+from shards.vector_index import VectorIndex
+from shards.vector_spec import MAX_K, VectorFieldSpec, check_query, check_specs, stored_vector
+
+log = logging.getLogger(__name__)
+
+_KEYS_PER_READ = 500
+T = TypeVar("T")
+
+
+@dataclass
+class _Entry:
+    index: VectorIndex
+    source: str  # how it was loaded: "built", "file", "file+replay"
+    dirty: bool = True
+
+
+class ShardVectors:
+    def __init__(
+        self,
+        storage: ShardStorage,
+        db_path: Path,
+        directory: Path,
+        save_seconds: float,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.storage = storage
+        self._db_path = db_path
+        self._dir = directory
+        self._save_seconds = save_seconds
+        self._monotonic = monotonic
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="shard-vectors")
+        self._db: sqlite3.Connection | None = None  # used only on `_thread`
+        self._entries: dict[tuple[str, str], _Entry] = {}  # touched only on `_thread`
+        self._specs: dict[str, list[VectorFieldSpec]] = {}  # collection -> its vector fields
+        self._seq = 0  # the last change-log position applied to every index
+        self._last_save = monotonic()
+        self._saver: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        storage: ShardStorage,
+        db_path: Path,
+        directory: Path,
+        *,
+        save_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> ShardVectors:
+        """Load (or rebuild) every index, catch it up, and follow the storage's commits."""
+        # One OpenMP thread: searches are one query each, and on a small machine several
+        # shard processes' spinning OpenMP pools starve each other (~100x slower searches).
+        faiss.omp_set_num_threads(1)
+        self = cls(storage, db_path, directory, save_seconds, monotonic)
+        await self._run(self._connect)
+        storage.add_commit_hook(self._on_commit)
+        await self.sync_collections()
+        self._saver = asyncio.create_task(self._save_loop(), name="vector-saver")
+        return self
+
+    async def close(self) -> None:
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+        await self._run(self._save_dirty)
+        await self._run(self._disconnect)
+        self._thread.shutdown()
+
+    async def sync_collections(self) -> None:
+        """Create indexes for vector fields the storage's descriptors have and we do not."""
+        wanted: dict[str, list[VectorFieldSpec]] = {}
+        for name, d in self.storage.collections.items():
+            specs = check_specs(d.get("vectors"), name)
+            if specs:
+                wanted[name] = specs
+        self._specs = wanted
+        await self._run(self._sync_entries, wanted)
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def search(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /search`: the best k live documents of the requested token ranges matching
+        `where`, as {"hits": [[score, key], ...], "docs": [body, ...]} best first."""
+        collection, field = _text(request, "collection"), _text(request, "field")
+        spec = self._spec(collection, field)
+        query = check_query(request.get("vector"), spec)
+        k = request.get("k", 10)
+        if type(k) is not int or not 1 <= k <= MAX_K:
+            raise BadRequest(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+        min_score = request.get("min_score")
+        if min_score is not None and not isinstance(min_score, int | float):
+            raise BadRequest("min_score must be a number or null")
+        where = filters.compile_where(request.get("where"))
+        ranges = request.get("ranges")
+        merged = None if ranges is None else filters.merge_ranges(ranges)
+        return await self._run(self._search, collection, field, query, k, where, merged, min_score)
+
+    async def rebuild(self, collection: str, field: str | None) -> dict[str, int]:
+        """Rebuild from SQLite (and save) one field's index, or every one of the collection."""
+        specs = self._specs.get(collection, [])
+        if field is not None:
+            specs = [self._spec(collection, field)]
+        elif not specs:
+            raise BadRequest(f"collection {collection!r} has no vector fields on this shard")
+        return await self._run(self._rebuild, collection, specs)
+
+    async def verify(self) -> dict[str, Any]:
+        """Per index: live vectors, and row ids the index and SQLite disagree on."""
+        return await self._run(self._verify)
+
+    async def stats(self) -> dict[str, Any]:
+        return await self._run(self._stats)
+
+    def _spec(self, collection: str, field: str) -> VectorFieldSpec:
+        for spec in self._specs.get(collection, []):
+            if spec["field"] == field:
+                return spec
+        raise BadRequest(f"{collection}.{field} is not a vector field on this shard")
+
+    # -- the vector thread -----------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def _on_commit(self, changes: Sequence[Change]) -> None:
+        # Queued now, before the writers are acknowledged (see the module docstring).
+        future: Future[None] = self._thread.submit(self._apply, list(changes))
+        future.add_done_callback(_log_failure)
+
+    def _connect(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._db_path, isolation_level=None, cached_statements=64)
+        db.execute("PRAGMA query_only=ON")
+        self._db = db
+
+    def _disconnect(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        assert self._db is not None
+        return self._db
+
+    def _apply(self, changes: list[Change]) -> None:
+        keys: dict[str, set[str]] = {}
+        for c in changes:
+            if c.collection in self._specs:
+                keys.setdefault(c.collection, set()).add(c.key)
+        for collection, ks in keys.items():
+            self._sync_keys(collection, ks)
+        if changes:
+            self._seq = max(self._seq, changes[-1].seq)
+        if self._monotonic() - self._last_save >= self._save_seconds:
+            self._save_dirty()
+
+    def _sync_entries(self, wanted: dict[str, list[VectorFieldSpec]]) -> None:
+        if not self._entries:  # first load: the position every file is caught up to
+            self._seq = self._max_seq()
+        for collection, specs in wanted.items():
+            for spec in specs:
+                entry = self._entries.get((collection, spec["field"]))
+                if entry is None or entry.index.spec != spec:
+                    self._entries[collection, spec["field"]] = self._load(collection, spec)
+        for key in [k for k in self._entries if k[1] not in _fields(wanted.get(k[0], []))]:
+            del self._entries[key]
+
+    def _load(self, collection: str, spec: VectorFieldSpec) -> _Entry:
+        path = self._dir / vector_files.file_name(collection, spec["field"])
+        found = vector_files.read(path, dict(spec))
+        if found is not None:
+            seq, arrays = found
+            try:
+                index = VectorIndex.from_arrays(spec, arrays)
+            except (ValueError, RuntimeError) as e:
+                log.warning("vector index %s does not load (%s); rebuilding it", path.name, e)
+            else:
+                changed = self._keys_changed_since(collection, seq)
+                entry = _Entry(index, "file+replay" if changed else "file", dirty=bool(changed))
+                self._entries[collection, spec["field"]] = entry
+                for chunk in _chunks(changed, _KEYS_PER_READ):
+                    self._sync_keys(collection, set(chunk), only=spec["field"])
+                return entry
+        return _Entry(self._build(collection, spec), "built")
+
+    def _build(self, collection: str, spec: VectorFieldSpec) -> VectorIndex:
+        field = spec["field"]
+        index = VectorIndex(spec)
+        cursor = self._conn.execute(
+            f"SELECT id, token, json_extract(body, '$.{field}') FROM {table(collection)}"
+            f" WHERE deleted = 0 AND json_type(body, '$.{field}') = 'array'"
+        )
+        while batch := cursor.fetchmany(10_000):
+            rows, tokens, vectors = [], [], []
+            for row_id, token, text in batch:
+                vector = stored_vector(orjson.loads(text), spec)
+                if vector is not None:
+                    rows.append(row_id)
+                    tokens.append(token)
+                    vectors.append(vector)
+            if rows:
+                index.upsert(rows, tokens, np.asarray(vectors, np.float32))
+        return index
+
+    def _sync_keys(self, collection: str, keys: set[str], only: str | None = None) -> None:
+        """Make the indexes of `collection` hold exactly what SQLite holds for `keys`."""
+        specs = [s for s in self._specs.get(collection, []) if only in (None, s["field"])]
+        entries = [(s, self._entries.get((collection, s["field"]))) for s in specs]
+        if not any(e for _, e in entries):
+            return
+        rows = self._conn.execute(
+            f"SELECT id, token, body FROM {table(collection)}"
+            " WHERE key IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(sorted(keys)).decode(),),
+        ).fetchall()
+        docs = [
+            (row_id, token, None if body is None else orjson.loads(body))
+            for row_id, token, body in rows
+        ]
+        for spec, entry in entries:
+            if entry is None:
+                continue
+            up_rows, up_tokens, vectors, gone = [], [], [], []
+            for row_id, token, doc in docs:
+                vector = None if doc is None else stored_vector(doc.get(spec["field"]), spec)
+                if vector is None:
+                    gone.append(row_id)
+                else:
+                    up_rows.append(row_id)
+                    up_tokens.append(token)
+                    vectors.append(vector)
+            entry.index.remove(gone)
+            if up_rows:
+                entry.index.upsert(up_rows, up_tokens, np.asarray(vectors, np.float32))
+            if entry.index.needs_compaction():
+                entry.index.compact()
+            entry.dirty = True
+
+    def _search(
+        self,
+        collection: str,
+        field: str,
+        query: list[float],
+        k: int,
+        where: filters.Sql,
+        ranges: list[tuple[int, int]] | None,
+        min_score: float | None,
+    ) -> dict[str, Any]:
+        entry = self._entries.get((collection, field))
+        if entry is None:
+            raise BadRequest(f"{collection}.{field} has no index on this shard yet")
+        index = entry.index
+        # Token ranges from the tokens FAISS positions carry (a few hundred BETWEENs in SQL
+        # cost more than the search); `where` in SQL, on the same expression indexes as lists.
+        allowed = None if ranges is None else index.in_ranges(ranges)
+        if where is not filters.TRUE:
+            # No `deleted = 0`: deleted rows have no live position anyway, and without it an
+            # expression index answers alone, never reading the (large) rows: ~4x faster.
+            ids = self._conn.execute(
+                f"SELECT id FROM {table(collection)} WHERE {where.text}",
+                where.params,
+            ).fetchall()
+            matching = index.of_rows(np.fromiter((i for (i,) in ids), np.int64, len(ids)))
+            allowed = matching if allowed is None else allowed & matching
+        hits = index.search(query, k, allowed)
+        if min_score is not None:
+            hits = [(r, s) for r, s in hits if s >= min_score]
+        if not hits:
+            return {"hits": [], "docs": []}
+        found = {
+            row_id: (key, body)
+            for row_id, key, body in self._conn.execute(
+                f"SELECT id, key, body FROM {table(collection)}"
+                " WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+                (orjson.dumps([r for r, _ in hits]).decode(),),
+            )
+        }
+        kept = [(found[r], s) for r, s in hits if r in found]
+        return {
+            "hits": [[s, key] for (key, _), s in kept],
+            "docs": [orjson.Fragment(body) for (_, body), _ in kept],
+        }
+
+    def _rebuild(self, collection: str, specs: list[VectorFieldSpec]) -> dict[str, int]:
+        out = {}
+        for spec in specs:
+            index = self._build(collection, spec)
+            self._entries[collection, spec["field"]] = _Entry(index, "built")
+            out[spec["field"]] = index.live_count
+        self._save_dirty()
+        return out
+
+    def _save_dirty(self) -> None:
+        for (collection, field), entry in self._entries.items():
+            if not entry.dirty:
+                continue
+            path = self._dir / vector_files.file_name(collection, field)
+            try:
+                vector_files.write_atomic(
+                    path, self._seq, dict(entry.index.spec), entry.index.to_arrays()
+                )
+            except OSError:
+                log.exception("saving vector index %s failed; it is rebuilt if lost", path.name)
+                continue
+            entry.dirty = False
+        self._last_save = self._monotonic()
+
+    async def _save_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._save_seconds)
+            try:
+                await self._run(self._save_dirty)
+            except Exception:  # the loop must outlive one failed round
+                log.exception("saving vector indexes failed")
+
+    def _verify(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for (collection, field), entry in self._entries.items():
+            live = {
+                i
+                for (i,) in self._conn.execute(
+                    f"SELECT id FROM {table(collection)}"
+                    f" WHERE deleted = 0 AND json_type(body, '$.{field}') = 'array'"
+                )
+            }
+            indexed = entry.index.row_ids()
+            out[f"{collection}@{field}"] = {
+                "indexed": len(indexed),
+                "missing": sorted(live - indexed)[:100],
+                "extra": sorted(indexed - live)[:100],
+            }
+        return out
+
+    def _stats(self) -> dict[str, Any]:
+        return {
+            f"{c}@{f}": {
+                "index": e.index.spec["index"],
+                "metric": e.index.spec["metric"],
+                "vectors": e.index.live_count,
+                "positions": e.index.size,
+                "loaded": e.source,
+            }
+            for (c, f), e in self._entries.items()
+        }
+
+    def _max_seq(self) -> int:
+        [(seq,)] = self._conn.execute("SELECT coalesce(max(seq), 0) FROM changelog").fetchall()
+        return int(seq)
+
+    def _keys_changed_since(self, collection: str, seq: int) -> list[str]:
+        return [
+            key
+            for (key,) in self._conn.execute(
+                "SELECT DISTINCT key FROM changelog WHERE collection = ? AND seq > ?",
+                (collection, seq),
+            )
+        ]
+
+
+def _fields(specs: Iterable[VectorFieldSpec]) -> set[str]:
+    return {s["field"] for s in specs}
+
+
+def _chunks(items: list[str], n: int) -> list[list[str]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def _text(request: Mapping[str, Any], name: str) -> str:
+    value = request.get(name)
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string")
+    return value
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("applying changes to vector indexes failed", exc_info=future.exception())
