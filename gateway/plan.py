@@ -110,6 +110,12 @@ def _node(node: PlanNode, depth: int) -> list[str]:
         name = type(node).__name__
         inner = [line for child in node.nodes for line in _node(child, depth + 1)]
         return [f"{pad}{name} {{", *inner, f"{pad}}},"]
+    if (node.if_clause is None) != (node.else_clause is None):  # Apollo's short forms
+        name, clause = ("Include", node.if_clause) if node.if_clause else ("Skip", node.else_clause)
+        assert clause is not None
+        inner = _node(clause, depth + 1)
+        inner[-1] = inner[-1].rstrip(",")
+        return [f"{pad}{name}(if: ${node.variable}) {{", *inner, f"{pad}}},"]
     out = [f"{pad}Condition(if: ${node.variable}) {{"]
     for label, clause in (("Then", node.if_clause), ("Else", node.else_clause)):
         if clause is not None:

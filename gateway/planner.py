@@ -15,6 +15,7 @@ no @defer, no internal aliases for conflicting field types.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from gateway.errors import GatewayError
-from gateway.plan import Fetch, Flatten, Parallel, PlanNode, QueryPlan
+from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
 from gateway.selections import Selections, parse_field_set
 from gateway.supergraph import Supergraph
@@ -57,6 +58,8 @@ class Group:
     selections: Selections = field(default_factory=Selections)
     requires: Selections = field(default_factory=Selections)  # inside `... on entity`
     parents: list[Group] = field(default_factory=list)
+    # (variable, include): the group runs only when the variable is true (or false, @skip)
+    condition: tuple[str, bool] | None = None
 
     def fetch(self, kind: str) -> Fetch:
         if self.entity is None:
@@ -233,7 +236,12 @@ class Planner:
         key_set = parse_field_set(key)
         self._selections(group, at, parent, key_set.selections, path, provided)
         at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
-        child = self._child(target, path, entity, group)
+        # A field under @include/@skip(if: $v) gets a fetch of its own, run only when the
+        # variable says so (a Condition node), instead of a fetch that returns nothing.
+        condition = _condition(node)
+        if condition is not None:
+            node = _without_condition(node)
+        child = self._child(target, path, entity, group, condition)
         child.requires.field("__typename", composite=False)
         _add(child.requires, key_set.selections)
         join = self.sg.field_join(parent, name, target)
@@ -293,13 +301,26 @@ class Planner:
         self._groups.append(group)
         return group
 
-    def _child(self, service: str, path: tuple[str, ...], entity: str, parent: Group) -> Group:
+    def _child(
+        self,
+        service: str,
+        path: tuple[str, ...],
+        entity: str,
+        parent: Group,
+        condition: tuple[str, bool] | None = None,
+    ) -> Group:
         for g in self._groups:
-            if (g.service, g.path, g.entity) == (service, path, entity) and parent in g.parents:
+            same = (g.service, g.path, g.entity, g.condition) == (service, path, entity, condition)
+            if same and parent in g.parents:
                 return g
-        return self._group(service, path, entity, [parent])
+        group = self._group(service, path, entity, [parent])
+        group.condition = condition
+        return group
 
     def _node(self, group: Group, kind: str) -> PlanNode:
+        return _conditional(group, self._subtree(group, kind))
+
+    def _subtree(self, group: Group, kind: str) -> PlanNode:
         fetch = group.fetch(kind)
         node: PlanNode = Flatten(group.path, fetch) if group.path else fetch
         children = [g for g in self._groups if g.parents and g.parents[0] is group]
@@ -326,7 +347,7 @@ class Planner:
             nodes: list[PlanNode] = []
             for g in ready:
                 fetch = g.fetch(kind if not g.parents else "query")
-                nodes.append(Flatten(g.path, fetch) if g.path else fetch)
+                nodes.append(_conditional(g, Flatten(g.path, fetch) if g.path else fetch))
             waves.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
             done |= {id(g) for g in ready}
         return waves[0] if len(waves) == 1 else SequenceNode(tuple(waves))
@@ -376,6 +397,30 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
             else f"give operationName: the document has {len(operations)} operations"
         )
     return operations[0]
+
+
+def _condition(node: FieldNode) -> tuple[str, bool] | None:
+    """(variable, include) for a field whose only directive is @include/@skip(if: $v)."""
+    directives = node.directives or ()
+    if len(directives) != 1 or directives[0].name.value not in ("include", "skip"):
+        return None
+    [argument] = directives[0].arguments or (None,)
+    if argument is None or not isinstance(argument.value, VariableNode):
+        return None
+    return argument.value.name.value, directives[0].name.value == "include"
+
+
+def _without_condition(node: FieldNode) -> FieldNode:
+    return dataclasses.replace(node, directives=())
+
+
+def _conditional(group: Group, node: PlanNode) -> PlanNode:
+    if group.condition is None:
+        return node
+    variable, include = group.condition
+    if include:
+        return Condition(variable, if_clause=node)
+    return Condition(variable, else_clause=node)
 
 
 def _list_depth(field_type: object) -> int:

@@ -67,3 +67,17 @@ def test_introspection_comes_from_the_api_schema(gateways: tuple[str, str]) -> N
     assert "join__Graph" not in names  # machinery stays hidden
     fields = {f["name"] for f in mine["data"]["__type"]["fields"]}
     assert "ssn" not in fields and "email" in fields  # @inaccessible stays hidden
+
+
+@pytest.mark.parametrize(
+    ("operation", "variables"),
+    [("include-on-a-jump", {"withReviews": False}), ("skip-on-a-jump", {"noStock": True})],
+)
+def test_conditional_fetches_skipped_answer_as_apollo(
+    gateways: tuple[str, str], operation: str, variables: dict
+) -> None:
+    ours, apollo = gateways
+    query = (FIXTURES / "operations" / "shop" / f"{operation}.graphql").read_text()
+    expected = ask(apollo, query, variables)
+    assert "errors" not in expected
+    assert ask(ours, query, variables) == expected

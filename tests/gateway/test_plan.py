@@ -48,6 +48,9 @@ def test_parallel_and_condition_nodes() -> None:
             (
                 Fetch("accounts", sel("{ me { name } }")),
                 Condition("withReviews", if_clause=Fetch("reviews", sel("{ a }"))),
+                Condition(
+                    "x", if_clause=Fetch("a", sel("{ b }")), else_clause=Fetch("c", sel("{ d }"))
+                ),
             )
         )
     )
@@ -62,11 +65,25 @@ def test_parallel_and_condition_nodes() -> None:
         }
       }
     },
-    Condition(if: $withReviews) {
+    Include(if: $withReviews) {
+      Fetch(service: "reviews") {
+        {
+          a
+        }
+      }
+    },
+    Condition(if: $x) {
       Then {
-        Fetch(service: "reviews") {
+        Fetch(service: "a") {
           {
-            a
+            b
+          }
+        },
+      }
+      Else {
+        Fetch(service: "c") {
+          {
+            d
           }
         },
       }
