@@ -9,8 +9,9 @@ target does not have is reached through its `@interfaceObject` there.
 
 What it gives up for now (FEDERATION-PLANNING.md section 2, "a safe first version"): no cost
 comparison between alternatives (the current subgraph is always preferred, then the first
-subgraph that can resolve a field), no Condition nodes (@skip/@include travel inside fetches),
-no @defer, no internal aliases for conflicting field types.
+subgraph that can resolve a field), Condition nodes only where @skip/@include(if: $v) decide a
+whole entity fetch (elsewhere they travel inside fetches), no @defer, no internal aliases for
+conflicting field types.
 """
 
 from __future__ import annotations
