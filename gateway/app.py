@@ -75,7 +75,9 @@ class StoreGateway:
         self.triggers = TriggerRegistry(self.client, settings.triggers)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
-        self.http = HttpSubgraphs(settings.subgraphs, timeout=store.timeout * 6)
+        self.http = HttpSubgraphs(
+            settings.subgraphs, timeout=store.timeout * 6, timeouts=settings.subgraph_timeouts
+        )
         self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()
         self.fatal: str | None = None  # why this gateway refuses to serve

@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=URL",
         help="serve subgraph NAME from URL instead of the supergraph's",
     )
+    gateway.add_argument(
+        "--subgraph-timeout",
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="request timeout for one subgraph",
+    )
     gateway.set_defaults(run=_gateway)
 
     compose = sub.add_parser("compose", help="compose subgraphs into a supergraph")
@@ -237,8 +244,20 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         supergraph = Path(tempfile.mkdtemp(prefix="shardgate-")) / "supergraph.graphql"
         supergraph.write_text(sdl)
         print(f"composed {len(args.subgraph)} subgraphs into {supergraph}", flush=True)
+    timeouts = {}
+    for item in args.subgraph_timeout:
+        name, _, seconds = item.partition("=")
+        try:
+            timeouts[name] = float(seconds)
+        except ValueError:
+            raise SystemExit(f"--subgraph-timeout {item!r}: expected NAME=SECONDS") from None
     federated = FederatedSettings(
-        supergraph, args.host, args.port, overrides, timeout=settings.gateway.store.timeout * 6
+        supergraph,
+        args.host,
+        args.port,
+        overrides,
+        timeout=settings.gateway.store.timeout * 6,
+        subgraph_timeouts=timeouts,
     )
     try:
         app = build_federated_app(federated)

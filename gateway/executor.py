@@ -93,7 +93,13 @@ class _Run:
 
     async def root_fetch(self, fetch: Fetch) -> None:
         query = self.operation_text(fetch, fetch.selection)
-        response = await self.call(fetch, query, {})
+        # If the subgraph fails, the error belongs to each root field this fetch serves.
+        fields = [
+            (s.alias or s.name).value
+            for s in fetch.selection.selections
+            if isinstance(s, FieldNode)
+        ]
+        response = await self.call(fetch, query, {}, [(f,) for f in fields])
         if response is None:
             return
         _deep_merge(self.data, response.get("data") or {})

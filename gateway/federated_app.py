@@ -39,7 +39,8 @@ class FederatedSettings:
     host: str = "127.0.0.1"
     port: int = 4000
     subgraph_urls: dict[str, str] = field(default_factory=dict)  # overrides by name
-    timeout: float = 30.0
+    timeout: float = 30.0  # seconds per subgraph request
+    subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
@@ -64,7 +65,7 @@ def load(settings: FederatedSettings) -> Loaded:
             f"the supergraph has {sorted(urls)}"
         )
     urls.update(settings.subgraph_urls)
-    subgraphs = HttpSubgraphs(urls, timeout=settings.timeout)
+    subgraphs = HttpSubgraphs(urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts)
     federation = Federation(supergraph, subgraphs)
     version = hashlib.sha256(sdl.encode()).hexdigest()[:16]
     executable = Executable(federation.api, version, lambda _request: None, run=federation.run)

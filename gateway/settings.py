@@ -17,6 +17,9 @@ registry_poll = 2.0            # seconds between looks for schemas pushed throug
 [gateway.subgraphs]            # external federation subgraphs, composed with the store's
 reviews = "http://10.0.0.7:4001/graphql"
 
+[gateway.subgraph_timeouts]    # seconds per request, for some subgraphs (default: 6 x timeout)
+reviews = 2.0
+
 [store]
 max_document_bytes = 1048576
 timeout = 5.0                  # seconds per shard call
@@ -102,6 +105,7 @@ class GatewaySettings:
     registry_poll: float = 2.0  # seconds between looks for schemas pushed elsewhere
     # External Apollo Federation subgraphs composed with the store's: name -> URL.
     subgraphs: dict[str, str] = field(default_factory=dict)
+    subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 

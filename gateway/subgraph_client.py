@@ -16,9 +16,17 @@ class SubgraphFailed(GatewayError):
 
 
 class HttpSubgraphs:
-    def __init__(self, urls: Mapping[str, str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        urls: Mapping[str, str],
+        *,
+        timeout: float = 30.0,
+        timeouts: Mapping[str, float] | None = None,
+    ) -> None:
+        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs."""
         self.urls = dict(urls)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
         self._session: aiohttp.ClientSession | None = None
 
     async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Any:
@@ -30,11 +38,14 @@ class HttpSubgraphs:
             async with self._session.post(
                 self.urls[service],
                 data=body,
+                timeout=self._timeouts.get(service, self._timeout),
                 headers={"content-type": "application/json", "accept": "application/json"},
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+        except TimeoutError:
+            raise SubgraphFailed("no answer within its timeout") from None
+        except (aiohttp.ClientError, OSError) as e:
             raise SubgraphFailed(f"unreachable ({type(e).__name__})") from None
         try:
             answer = orjson.loads(raw)

@@ -106,3 +106,40 @@ def test_sigterm_finishes_requests_in_flight_then_exits(slow_subgraph: str, tmp_
         assert answers and answers[0].json() == {"data": {"slow": "done"}}
         gateway.popen.wait(15)  # and then it is gone, promptly
         assert gateway.returncode is not None
+
+
+def test_a_subgraph_over_its_own_timeout_fails_alone(slow_subgraph: str) -> None:
+    from tests.peers.apollo import shop_subgraphs
+
+    port = free_port()
+    with shop_subgraphs() as shop:
+        argv = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "gateway",
+            "--port",
+            str(port),
+            "--subgraph",
+            f"slow={slow_subgraph}",
+            "--subgraph",
+            f"accounts={shop['accounts']}",
+            "--subgraph-timeout",
+            "slow=0.2",
+        ]
+        with running_process(
+            argv,
+            name="shardgate-gateway",
+            cwd=REPO,
+            ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
+        ):
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": "{ slow me { name } }"},
+                timeout=30,
+                trust_env=False,
+            ).json()
+    assert answer["data"] == {"slow": None, "me": {"name": "Ada"}}
+    [error] = answer["errors"]
+    assert error["path"] == ["slow"] and error["extensions"]["code"] == "SUBGRAPH_FETCH_FAILED"
+    assert "no answer within its timeout" in error["message"]
