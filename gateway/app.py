@@ -27,10 +27,12 @@ from pathlib import Path
 import orjson
 from graphql import GraphQLSchema
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.authentication import AdminOnly, Authenticator
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
@@ -75,6 +77,7 @@ class StoreGateway:
         self.triggers = TriggerRegistry(self.client, settings.triggers)
         self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
         self.served = Served(None, {})
+        self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(
             settings.subgraphs, timeout=store.timeout * 6, timeouts=settings.subgraph_timeouts
         )
@@ -83,6 +86,7 @@ class StoreGateway:
         self.fatal: str | None = None  # why this gateway refuses to serve
 
     async def start(self) -> None:
+        await self.auth.start()
         await self.client.start()
 
     async def load(self, retry_every: float = 1.0) -> None:
@@ -122,6 +126,7 @@ class StoreGateway:
     async def close(self) -> None:
         await self.http.close()
         await self.client.close()
+        await self.auth.close()
 
     async def _push_directory(self, directory: Path) -> None:
         files = await asyncio.to_thread(
@@ -212,7 +217,11 @@ def build_app(settings: GatewaySettings) -> Starlette:
                 await loading
             await gw.close()
 
-    limits = {"graphiql": settings.graphiql, "max_body": settings.max_request_bytes}
+    limits = {
+        "graphiql": settings.graphiql,
+        "max_body": settings.max_request_bytes,
+        "authenticate": gw.auth.session,
+    }
     graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **limits)  # type: ignore[arg-type]
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraphs.get(request.path_params["service"]),
@@ -344,7 +353,11 @@ def build_app(settings: GatewaySettings) -> Starlette:
         *trigger_routes(gw),
         Route("/admin/vectors/rebuild", rebuild_vectors, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AdminOnly, authenticator=lambda: gw.auth)],
+    )
     app.state.gateway = gw
     return app
 

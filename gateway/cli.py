@@ -258,6 +258,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         overrides,
         timeout=settings.gateway.store.timeout * 6,
         subgraph_timeouts=timeouts,
+        auth=settings.gateway.auth,
     )
     try:
         app = build_federated_app(federated)
@@ -433,6 +434,8 @@ def _http(
     request = urllib.request.Request(url, data=data, method=method)
     if content_type:
         request.add_header("content-type", content_type)
+    if os.environ.get("SHARDGATE_ADMIN_SECRET"):  # the admin API needs it once auth is on
+        request.add_header("x-shardgate-admin-secret", os.environ["SHARDGATE_ADMIN_SECRET"])
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
             return resp.status, json.loads(resp.read())

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from auth import AuthSettings
+from gateway.authentication import Authenticator
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
@@ -41,6 +43,7 @@ class FederatedSettings:
     subgraph_urls: dict[str, str] = field(default_factory=dict)  # overrides by name
     timeout: float = 30.0  # seconds per subgraph request
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
+    auth: AuthSettings = field(default_factory=AuthSettings)
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
@@ -75,6 +78,7 @@ def load(settings: FederatedSettings) -> Loaded:
 def build_federated_app(settings: FederatedSettings) -> Starlette:
     current = load(settings)  # a supergraph that does not load stops the start, loudly
     state = {"loaded": current}
+    authenticator = Authenticator(settings.auth)
     closing: set[asyncio.Task[None]] = set()
 
     async def close_later(old: Loaded) -> None:
@@ -102,10 +106,12 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await authenticator.start()
         watcher = asyncio.create_task(watch())
         try:
             yield
         finally:
+            await authenticator.close()
             for task in (watcher, *closing):
                 task.cancel()
             await asyncio.gather(watcher, *closing, return_exceptions=True)
@@ -115,6 +121,7 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
         lambda _request: state["loaded"].executable,
         graphiql=settings.graphiql,
         max_body=settings.max_request_bytes,
+        authenticate=authenticator.session,
     )
 
     async def healthz(request: Request) -> Response:

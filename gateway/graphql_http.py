@@ -31,6 +31,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from auth import AuthError
+from gateway.authentication import auth_error_response
+
 log = logging.getLogger("shardgate.http")
 
 Runner = Callable[
@@ -98,9 +101,11 @@ class GraphQLEndpoint:
         *,
         graphiql: bool = True,
         max_body: int = 32 << 20,
+        authenticate: Callable[[Request], Awaitable[Any]] | None = None,
     ) -> None:
         self._current = current
         self._max_body = max_body
+        self._authenticate = authenticate
         self._graphiql = graphiql
         self._cache = DocumentCache()
 
@@ -108,6 +113,11 @@ class GraphQLEndpoint:
         media = _response_media_type(request.headers.get("accept", ""))
         if request.method == "GET" and self._graphiql and _wants_html(request):
             return HTMLResponse(get_graphql_ide_html())
+        if self._authenticate is not None:
+            try:
+                await self._authenticate(request)
+            except AuthError as e:
+                return auth_error_response(e, media)
         executable = self._current(request)
         if executable is None:
             return _error_response(

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from auth import AuthSettings, ConfigError
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -106,6 +107,7 @@ class GatewaySettings:
     # External Apollo Federation subgraphs composed with the store's: name -> URL.
     subgraphs: dict[str, str] = field(default_factory=dict)
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
+    auth: AuthSettings = field(default_factory=AuthSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
@@ -128,7 +130,11 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     )
     _reject_unknown(path, "cluster", cluster_raw, ClusterSettings)
     _reject_unknown(
-        path, "gateway", gateway_raw, GatewaySettings, exclude={"store", "triggers", "vectors"}
+        path,
+        "gateway",
+        gateway_raw,
+        GatewaySettings,
+        exclude={"store", "triggers", "vectors", "auth"},
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -155,6 +161,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "store": store,
             "triggers": triggers,
             "vectors": vectors,
+            "auth": _auth(path, raw.get("auth"), env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -162,6 +169,14 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if "SHARDGATE_DATA" in env:
         cluster = replace(cluster, data=Path(env["SHARDGATE_DATA"]))
     return Settings(cluster=cluster, gateway=gateway)
+
+
+def _auth(path: Path, section: Any, env: dict[str, str]) -> AuthSettings:
+    """[auth] and the SHARDGATE_JWT_* / SHARDGATE_ADMIN_SECRET ... variables (docs/auth.md)."""
+    try:
+        return AuthSettings.from_sources(section, env)
+    except ConfigError as e:
+        raise SystemExit(f"{path}: [auth]: {e.message}") from None
 
 
 def _reject_unknown(

@@ -1,0 +1,98 @@
+"""Identity at the gateway, on a real cluster with a JWT secret and an admin secret."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from tests.support.cluster import Cluster, running_cluster
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s" * 32  # HS256 needs at least 32 bytes
+ADMIN = "admin-secret-for-tests"
+NS = "https://shardgate.dev/claims"
+
+
+def token(roles: list[str], default: str, **extra: Any) -> str:
+    claims = {
+        "sub": "u1",
+        "exp": int(time.time()) + 300,
+        NS: {"default-role": default, "allowed-roles": roles, "user-id": "u1", **extra},
+    }
+    return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(SECRET.encode()))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    env = {"SHARDGATE_JWT_SECRET": SECRET, "SHARDGATE_ADMIN_SECRET": ADMIN}
+    with running_cluster(tmp_path_factory.mktemp("auth"), env=env) as c:
+        yield c
+
+
+def post(
+    c: Cluster,
+    headers: dict[str, str],
+    query: str = "{ usersAggregate { count } }",
+    path: str = "/graphql",
+) -> httpx.Response:
+    return c.http.post(c.url + path, json={"query": query}, headers=headers)
+
+
+def test_no_token_is_401_with_a_coded_error(cluster: Cluster) -> None:
+    resp = post(cluster, {})
+    assert resp.status_code == 401
+    assert resp.headers["www-authenticate"] == "Bearer"
+    [error] = resp.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_valid_token_is_served(cluster: Cluster) -> None:
+    resp = post(cluster, {"authorization": f"Bearer {token(['user'], 'user')}"})
+    assert resp.status_code == 200 and resp.json() == {"data": {"usersAggregate": {"count": 0}}}
+
+
+def test_role_selection_is_checked(cluster: Cluster) -> None:
+    bearer = {"authorization": f"Bearer {token(['user', 'editor'], 'user')}"}
+    assert post(cluster, {**bearer, "x-shardgate-role": "editor"}).status_code == 200
+    refused = post(cluster, {**bearer, "x-shardgate-role": "admin"})
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_tampered_or_expired_token_is_refused(cluster: Cluster) -> None:
+    good = token(["user"], "user")
+    head, body, sig = good.split(".")
+    forged = f"{head}.{body}.{sig[:-2]}AA"
+    assert post(cluster, {"authorization": f"Bearer {forged}"}).status_code == 401
+    expired = jwt.encode(
+        {"alg": "HS256"},
+        {"sub": "u1", "exp": int(time.time()) - 3600},
+        OctKey.import_key(SECRET.encode()),
+    )
+    assert post(cluster, {"authorization": f"Bearer {expired}"}).status_code == 401
+    assert "Traceback" not in post(cluster, {"authorization": "Bearer nonsense"}).text
+
+
+def test_the_admin_api_needs_the_admin_role(cluster: Cluster, tmp_path: Path) -> None:
+    user = {"authorization": f"Bearer {token(['user'], 'user')}"}
+    assert cluster.http.get(cluster.url + "/admin/status").status_code == 401
+    denied = cluster.http.get(cluster.url + "/admin/status", headers=user)
+    assert denied.status_code == 403 and "admin" in denied.json()["errors"][0]["message"]
+    ok = cluster.http.get(
+        cluster.url + "/admin/status", headers={"x-shardgate-admin-secret": ADMIN}
+    )
+    assert ok.status_code == 200 and len(ok.json()["shards"]) == 3
+    wrong = cluster.http.get(
+        cluster.url + "/admin/status", headers={"x-shardgate-admin-secret": "guess"}
+    )
+    assert wrong.status_code == 401
+    # Health stays open for load balancers.
+    assert cluster.http.get(cluster.url + "/healthz").status_code == 200
