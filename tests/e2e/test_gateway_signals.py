@@ -110,35 +110,18 @@ def test_sigterm_finishes_requests_in_flight_then_exits(slow_subgraph: str, tmp_
 
 def test_a_subgraph_over_its_own_timeout_fails_alone(slow_subgraph: str) -> None:
     from tests.peers.apollo import shop_subgraphs
+    from tests.support.gateways import shardgate_gateway
 
-    port = free_port()
-    with shop_subgraphs() as shop:
-        argv = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "gateway",
-            "--port",
-            str(port),
-            "--subgraph",
-            f"slow={slow_subgraph}",
-            "--subgraph",
-            f"accounts={shop['accounts']}",
-            "--subgraph-timeout",
-            "slow=0.2",
-        ]
-        with running_process(
-            argv,
-            name="shardgate-gateway",
-            cwd=REPO,
-            ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
-        ):
-            answer = httpx.post(
-                f"http://127.0.0.1:{port}/graphql",
-                json={"query": "{ slow me { name } }"},
-                timeout=30,
-                trust_env=False,
-            ).json()
+    with (
+        shop_subgraphs() as shop,
+        shardgate_gateway(
+            compose_from={"slow": slow_subgraph, "accounts": shop["accounts"]},
+            extra=["--subgraph-timeout", "slow=0.2"],
+        ) as url,
+    ):
+        answer = httpx.post(
+            url, json={"query": "{ slow me { name } }"}, timeout=30, trust_env=False
+        ).json()
     assert answer["data"] == {"slow": None, "me": {"name": "Ada"}}
     [error] = answer["errors"]
     assert error["path"] == ["slow"] and error["extensions"]["code"] == "SUBGRAPH_FETCH_FAILED"

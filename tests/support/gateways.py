@@ -7,7 +7,7 @@ with shardgate_gateway(compose_from=urls) as url: ...                     # comp
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,8 +22,9 @@ def shardgate_gateway(
     supergraph: Path | None = None,
     subgraph_urls: Mapping[str, str] | None = None,
     compose_from: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Yields the gateway's GraphQL URL once its /healthz answers."""
+    """Yields the gateway's GraphQL URL once its /healthz answers; `extra`: more flags."""
     port = free_port()
     argv = [sys.executable, "-m", "gateway", "gateway", "--port", str(port)]
     if supergraph is not None:
@@ -32,6 +33,7 @@ def shardgate_gateway(
         argv += ["--subgraph-url", f"{name}={url}"]
     for name, url in (compose_from or {}).items():
         argv += ["--subgraph", f"{name}={url}"]
+    argv += list(extra)
     with running_process(
         argv,
         name="shardgate-gateway",
