@@ -217,15 +217,16 @@ def build_app(settings: GatewaySettings) -> Starlette:
                 await loading
             await gw.close()
 
-    limits = {
+    options = {
         "graphiql": settings.graphiql,
         "max_body": settings.max_request_bytes,
         "authenticate": gw.auth.session,
+        "limits": settings.limits,
     }
-    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **limits)  # type: ignore[arg-type]
+    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **options)  # type: ignore[arg-type]
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraphs.get(request.path_params["service"]),
-        **limits,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
 
     async def subgraph_or_404(request: Request) -> Response:

@@ -259,6 +259,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         timeout=settings.gateway.store.timeout * 6,
         subgraph_timeouts=timeouts,
         auth=settings.gateway.auth,
+        limits=settings.gateway.limits,
     )
     try:
         app = build_federated_app(federated)

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth import AuthSettings
+from auth.operation_limits import OperationLimits
 from gateway.authentication import Authenticator
 from gateway.errors import GatewayError
 from gateway.federation import Federation
@@ -44,6 +45,7 @@ class FederatedSettings:
     timeout: float = 30.0  # seconds per subgraph request
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
     auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: OperationLimits = field(default_factory=OperationLimits)
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
@@ -122,6 +124,7 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
         graphiql=settings.graphiql,
         max_body=settings.max_request_bytes,
         authenticate=authenticator.session,
+        limits=settings.limits,
     )
 
     async def healthz(request: Request) -> Response:

@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth import AuthError
+from auth.operation_limits import OperationLimits
 from gateway.authentication import auth_error_response
 
 log = logging.getLogger("shardgate.http")
@@ -102,10 +103,12 @@ class GraphQLEndpoint:
         graphiql: bool = True,
         max_body: int = 32 << 20,
         authenticate: Callable[[Request], Awaitable[Any]] | None = None,
+        limits: OperationLimits | None = None,
     ) -> None:
         self._current = current
         self._max_body = max_body
         self._authenticate = authenticate
+        self._limits = limits
         self._graphiql = graphiql
         self._cache = DocumentCache()
 
@@ -159,6 +162,11 @@ class GraphQLEndpoint:
                     code="METHOD_NOT_ALLOWED",
                     headers={"allow": "POST"},
                 )
+        if self._limits is not None:  # counted with fragments expanded: no bypass through them
+            refused = self._limits.check(document, operation_name)
+            if refused:
+                status = 400 if media == GRAPHQL_RESPONSE else 200
+                return _json({"errors": [format_error(e) for e in refused]}, status, media)
         if executable.run is not None:
             result = await executable.run(query, document, variables, operation_name, request)
         else:

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from auth import AuthSettings, ConfigError
+from auth.operation_limits import OperationLimits
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -108,6 +109,7 @@ class GatewaySettings:
     subgraphs: dict[str, str] = field(default_factory=dict)
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
     auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: OperationLimits = field(default_factory=OperationLimits)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
@@ -134,7 +136,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth"},
+        exclude={"store", "triggers", "vectors", "auth", "limits"},
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -162,6 +164,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "triggers": triggers,
             "vectors": vectors,
             "auth": _auth(path, raw.get("auth"), env),
+            "limits": _limits(path, raw.get("limits"), env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -177,6 +180,14 @@ def _auth(path: Path, section: Any, env: dict[str, str]) -> AuthSettings:
         return AuthSettings.from_sources(section, env)
     except ConfigError as e:
         raise SystemExit(f"{path}: [auth]: {e.message}") from None
+
+
+def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:
+    """[limits] and SHARDGATE_MAX_DEPTH / SHARDGATE_MAX_ALIASES / SHARDGATE_MAX_ROOT_FIELDS."""
+    try:
+        return OperationLimits.from_sources(section, env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [limits]: {e}") from None
 
 
 def _reject_unknown(

@@ -32,7 +32,11 @@ def token(roles: list[str], default: str, **extra: Any) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    env = {"SHARDGATE_JWT_SECRET": SECRET, "SHARDGATE_ADMIN_SECRET": ADMIN}
+    env = {
+        "SHARDGATE_JWT_SECRET": SECRET,
+        "SHARDGATE_ADMIN_SECRET": ADMIN,
+        "SHARDGATE_MAX_ALIASES": "3",
+    }
     with running_cluster(tmp_path_factory.mktemp("auth"), env=env) as c:
         yield c
 
@@ -96,3 +100,11 @@ def test_the_admin_api_needs_the_admin_role(cluster: Cluster, tmp_path: Path) ->
     assert wrong.status_code == 401
     # Health stays open for load balancers.
     assert cluster.http.get(cluster.url + "/healthz").status_code == 200
+
+
+def test_operation_limits_come_from_the_environment(cluster: Cluster) -> None:
+    bearer = {"authorization": f"Bearer {token(['user'], 'user')}"}
+    query = "{ " + " ".join(f"a{i}: usersAggregate {{ count }}" for i in range(4)) + " }"
+    refused = post(cluster, bearer, query).json()
+    assert refused["errors"][0]["extensions"]["code"] == "MAX_ALIASES_LIMIT"
+    assert post(cluster, bearer, "{ a: usersAggregate { count } }").status_code == 200

@@ -158,3 +158,24 @@ async def test_bodies_over_the_limit_get_413() -> None:
         assert resp.status_code == 413 and "over the limit" in resp.json()["errors"][0]["message"]
         ok = await c.post("/graphql", json={"query": "{ hello }"})
         assert ok.status_code == 200
+
+
+async def test_operation_limits_refuse_before_anything_runs() -> None:
+    from auth.operation_limits import OperationLimits
+
+    endpoint = GraphQLEndpoint(lambda _request: EXECUTABLE, limits=OperationLimits(max_aliases=1))
+    app = Starlette(routes=[Route("/graphql", endpoint.handle, methods=["POST"])])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        resp = await c.post(
+            "/graphql",
+            json={"query": "{ a: hello b: hello }"},
+            headers={"accept": "application/graphql-response+json"},
+        )
+        assert resp.status_code == 400
+        body = resp.json()
+        assert "data" not in body
+        assert body["errors"][0]["extensions"]["code"] == "MAX_ALIASES_LIMIT"
+        ok = await c.post("/graphql", json={"query": "{ a: hello }"})
+        assert ok.json() == {"data": {"a": "hello world"}}
