@@ -62,8 +62,10 @@ class OperationLimits:
         return any(v is not None for v in (self.max_depth, self.max_aliases, self.max_root_fields))
 
     def check(self, document: DocumentNode, operation_name: str | None) -> list[GraphQLError]:
+        if not self.active:  # the common case: nothing to count on the request path
+            return []
         operation = get_operation_ast(document, operation_name)
-        if not self.active or not isinstance(operation, OperationDefinitionNode):
+        if not isinstance(operation, OperationDefinitionNode):
             return []
         m = measure(document, operation)
         errors = []

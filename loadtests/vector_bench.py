@@ -164,14 +164,19 @@ def _timed(one: Callable[[int], set[int]], truth: list[set[int]], seconds: float
     found = [one(i) for i in range(len(truth))]  # also warms up
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    start = i = 0
+    i = 0
     start = time.perf_counter()
     while time.perf_counter() < deadline:
         sent = time.perf_counter()
         one(i % len(truth))
         latencies.append(time.perf_counter() - sent)
         i += 1
-    elapsed = time.perf_counter() - start
+    return _measured(latencies, time.perf_counter() - start, found, truth)
+
+
+def _measured(
+    latencies: list[float], elapsed: float, found: list[set[int]], truth: list[set[int]]
+) -> Measured:
     latencies.sort()
     return Measured(
         len(latencies),
@@ -251,15 +256,7 @@ async def _search_for(
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
-    elapsed = time.perf_counter() - start
-    latencies.sort()
-    return Measured(
-        len(latencies),
-        elapsed,
-        percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000,
-        _recall(found, truth[filtered]),
-    )
+    return _measured(latencies, time.perf_counter() - start, found, truth[filtered])
 
 
 def _lower(name: str) -> str:
