@@ -19,24 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from auth.permissions import Permissions
+from auth.session import Session
 from gateway.authentication import AdminOnly, Authenticator
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
+from gateway.role_views import RoleViews
 from gateway.settings import GatewaySettings
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
@@ -64,6 +67,18 @@ class Served:
 
     graphql: Executable | None  # the federated supergraph
     subgraphs: Mapping[str, Executable]
+    views: RoleViews | None = None  # what each role sees of them
+
+    def graphql_for(self, session: Session | None, permissions: Permissions) -> Executable | None:
+        if self.views is None or permissions.unrestricted(session):
+            return self.graphql
+        assert session is not None
+        return self.views.graphql(session.role)
+
+    def subgraph_for(self, name: str, session: Session | None) -> Executable | None:
+        if self.views is None:
+            return self.subgraphs.get(name)
+        return self.views.subgraph_for(name, session)
 
 
 class StoreGateway:
@@ -87,6 +102,8 @@ class StoreGateway:
 
     async def start(self) -> None:
         await self.auth.start()
+        for line in self.settings.permissions.startup_warnings(self.settings.auth.open_mode):
+            log.warning("%s", line)
         await self.client.start()
 
     async def load(self, retry_every: float = 1.0) -> None:
@@ -150,43 +167,60 @@ class StoreGateway:
             for s in services.values()
             for c in s.collections
         }
-
-        def executable(schema: GraphQLSchema, name: str) -> Executable:
-            return Executable(schema, f"{name}@{version}", lambda _request: StoreContext(stores))
-
+        permissions = self.settings.permissions
+        owners = {name: [c.name for c in s.collections] for name, s in services.items()}
+        for problem in permissions.check_service_roles(owners):
+            log.error("%s", problem)
+        # Resolvers always apply the caller's permissions; each role's views (RoleViews)
+        # also narrow what it can name and see.
+        context = functools.partial(_store_context, stores, permissions, owners)
         subgraphs = {
-            name: executable(
+            name: Executable(
                 build_subgraph_schema(model, {c.name: stores[c.name] for c in model.collections}),
-                name,
+                f"{name}@{version}",
+                context,
             )
             for name, model in services.items()
         }
-        graphql = self._federate(services, subgraphs, version) if services else None
-        self.served = Served(graphql, subgraphs)
+        views = RoleViews(
+            version,
+            services,
+            stores,
+            permissions,
+            self._subgraph_url,
+            list(self.external.values()),
+            subgraphs,
+        )
+        local = LocalSubgraphs(list(subgraphs), views.subgraph_for)
+        federation = views.federation = self._federate(services, local) if services else None
+        graphql = (
+            Executable(
+                federation.api, f"supergraph@{version}", lambda _session: None, run=federation.run
+            )
+            if federation is not None
+            else self.served.graphql
+        )
+        self.served = Served(graphql, subgraphs, views)
+
+    def _subgraph_url(self, name: str) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}/subgraphs/{name}/graphql"
 
     def _federate(
-        self,
-        services: Mapping[str, ServiceSchema],
-        subgraphs: Mapping[str, Executable],
-        version: int,
-    ) -> Executable | None:
+        self, services: Mapping[str, ServiceSchema], local: LocalSubgraphs
+    ) -> Federation | None:
         """The supergraph of the store services and the external subgraphs, composed here;
-        store subgraphs run in process, external ones over HTTP."""
-        base = f"http://{self.settings.host}:{self.settings.port}/subgraphs"
+        store subgraphs run in process, the others over HTTP. None if it does not compose."""
         parts = [
-            read_subgraph(name, f"{base}/{name}/graphql", subgraph_sdl(model))
+            read_subgraph(name, self._subgraph_url(name), subgraph_sdl(model))
             for name, model in services.items()
         ]
         try:
             supergraph = load_supergraph(compose([*parts, *self.external.values()]))
         except (SchemaErrors, GatewayError) as e:
             log.error("the supergraph did not compose; still serving the previous one:\n%s", e)
-            return self.served.graphql
-        routed = RoutedSubgraphs(LocalSubgraphs(subgraphs), self.http)
-        federation = Federation(supergraph, routed)
-        return Executable(
-            federation.api, f"supergraph@{version}", lambda _request: None, run=federation.run
-        )
+            return None
+        routed = RoutedSubgraphs(local, self.http)
+        return Federation(supergraph, routed)
 
     async def load_external(self) -> bool:
         """Read the external subgraphs' SDL; True when all are known (retried until then)."""
@@ -223,9 +257,13 @@ def build_app(settings: GatewaySettings) -> Starlette:
         "authenticate": gw.auth.session,
         "limits": settings.limits,
     }
-    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **options)  # type: ignore[arg-type]
+    permissions = settings.permissions
+    graphql = GraphQLEndpoint(
+        lambda request: gw.served.graphql_for(_session(request), permissions),
+        **options,  # type: ignore[arg-type]
+    )
     subgraph = GraphQLEndpoint(
-        lambda request: gw.served.subgraphs.get(request.path_params["service"]),
+        lambda request: gw.served.subgraph_for(request.path_params["service"], _session(request)),
         **options,  # type: ignore[arg-type]
     )
 
@@ -361,6 +399,19 @@ def build_app(settings: GatewaySettings) -> Starlette:
     )
     app.state.gateway = gw
     return app
+
+
+def _session(request: Request) -> Session | None:
+    return getattr(request.state, "session", None)
+
+
+def _store_context(
+    stores: Mapping[str, CollectionStore],
+    permissions: Permissions,
+    owners: Mapping[str, list[str]],
+    session: Session | None,
+) -> StoreContext:
+    return StoreContext(stores, permissions.access(session, owners))
 
 
 def _json(body: object, status: int = 200) -> Response:

@@ -25,6 +25,7 @@ from graphql import (
     print_ast,
 )
 
+from auth.session import Session
 from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
 from gateway.supergraph import Supergraph
@@ -35,7 +36,15 @@ Data = dict[str, Any]
 class Subgraphs(Protocol):
     """How fetches reach subgraphs: over HTTP, or in process for store subgraphs."""
 
-    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Data: ...
+    async def fetch(
+        self,
+        service: str,
+        query: str,
+        variables: Mapping[str, Any],
+        session: Session | None = None,
+    ) -> Data:
+        """`session`: the verified caller, whose permissions and variables go along."""
+        ...
 
 
 class PlanExecutor:
@@ -49,10 +58,11 @@ class PlanExecutor:
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
         texts: dict[int, str] | None = None,
+        session: Session | None = None,
     ) -> tuple[Data, list[Data]]:
         """`texts` caches each fetch's operation text for the plan (it lives as long as the
         plan does): printing them is the executor's largest fixed cost per request."""
-        run = _Run(self, operation, variables, {} if texts is None else texts)
+        run = _Run(self, operation, variables, {} if texts is None else texts, session)
         if plan.node is not None:
             await run.node(plan.node, ())
         return run.data, run.errors
@@ -65,7 +75,9 @@ class _Run:
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
         texts: dict[int, str],
+        session: Session | None,
     ) -> None:
+        self.session = session
         self.sg = executor.sg
         self.subgraphs = executor.subgraphs
         self.variables = variables
@@ -205,7 +217,9 @@ class _Run:
     ) -> Data | None:
         variables = {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
         try:
-            return await self.subgraphs.fetch(fetch.service, query, {**variables, **extra})
+            return await self.subgraphs.fetch(
+                fetch.service, query, {**variables, **extra}, self.session
+            )
         except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
             message = f"subgraph {fetch.service} failed: {e}"
             for path in paths or ((),):

@@ -73,7 +73,7 @@ def load(settings: FederatedSettings) -> Loaded:
     subgraphs = HttpSubgraphs(urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts)
     federation = Federation(supergraph, subgraphs)
     version = hashlib.sha256(sdl.encode()).hexdigest()[:16]
-    executable = Executable(federation.api, version, lambda _request: None, run=federation.run)
+    executable = Executable(federation.api, version, lambda _session: None, run=federation.run)
     return Loaded(version, federation, subgraphs, executable)
 
 

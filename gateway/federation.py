@@ -18,6 +18,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     execute,
     get_operation_ast,
@@ -69,7 +70,12 @@ class Federation:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         request: Request | None = None,
+        api: GraphQLSchema | None = None,
     ) -> ExecutionResult:
+        """`api`: what the caller may see (its role's API schema; validated against already),
+        for variables and introspection. Plans are the supergraph's, shared by every role."""
+        api = self.api if api is None else api
+        session = getattr(request.state, "session", None) if request is not None else None
         operation = get_operation_ast(document, operation_name)
         if not isinstance(operation, OperationDefinitionNode):
             message = (
@@ -78,9 +84,7 @@ class Federation:
                 else "Must provide operation name if query contains multiple operations."
             )
             return ExecutionResult(None, [GraphQLError(message)])
-        coerced = get_variable_values(
-            self.api, operation.variable_definitions or (), variables or {}
-        )
+        coerced = get_variable_values(api, operation.variable_definitions or (), variables or {})
         if isinstance(coerced, list):
             return ExecutionResult(None, coerced)
         try:
@@ -91,10 +95,10 @@ class Federation:
             )
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
-        data, raw_errors = await self.executor.execute(plan, operation, values, texts)
+        data, raw_errors = await self.executor.execute(plan, operation, values, texts, session)
         if _introspects(operation):
             introspected = execute(
-                self.api, document, variable_values=variables, operation_name=operation_name
+                api, document, variable_values=variables, operation_name=operation_name
             )
             assert isinstance(introspected, ExecutionResult)  # no resolver of its is async
             data.update({k: v for k, v in (introspected.data or {}).items() if k not in data})

@@ -33,6 +33,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from auth import AuthError
 from auth.operation_limits import OperationLimits
+from auth.session import Session
 from gateway.authentication import auth_error_response
 
 log = logging.getLogger("shardgate.http")
@@ -51,7 +52,7 @@ class Executable:
 
     schema: GraphQLSchema
     version: str
-    context: Callable[[Request], Any]
+    context: Callable[[Session | None], Any]  # the caller's context value for resolvers
     # Runs an operation itself (a federated query plan) instead of graphql-core's execute.
     run: Runner | None = None
 
@@ -173,7 +174,7 @@ class GraphQLEndpoint:
             executed = execute(
                 executable.schema,
                 document,
-                context_value=executable.context(request),
+                context_value=executable.context(getattr(request.state, "session", None)),
                 variable_values=variables,
                 operation_name=operation_name,
             )

@@ -53,6 +53,7 @@ from typing import Any
 
 from auth import AuthSettings, ConfigError
 from auth.operation_limits import OperationLimits
+from auth.permissions import Permissions
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -110,6 +111,7 @@ class GatewaySettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
+    permissions: Permissions = field(default_factory=Permissions)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
@@ -136,7 +138,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth", "limits"},
+        exclude={"store", "triggers", "vectors", "auth", "limits", "permissions"},
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -156,6 +158,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         **{**cluster_raw, **({"data": Path(cluster_raw["data"])} if "data" in cluster_raw else {})}
     )
     store = StoreSettings(**store_raw)
+    auth = _auth(path, raw.get("auth"), env)
     gateway = GatewaySettings(
         **{
             **gateway_raw,
@@ -163,8 +166,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "store": store,
             "triggers": triggers,
             "vectors": vectors,
-            "auth": _auth(path, raw.get("auth"), env),
+            "auth": auth,
             "limits": _limits(path, raw.get("limits"), env),
+            "permissions": _permissions(path, raw.get("permissions"), auth.admin_role),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -180,6 +184,14 @@ def _auth(path: Path, section: Any, env: dict[str, str]) -> AuthSettings:
         return AuthSettings.from_sources(section, env)
     except ConfigError as e:
         raise SystemExit(f"{path}: [auth]: {e.message}") from None
+
+
+def _permissions(path: Path, section: Any, admin_role: str) -> Permissions:
+    """[permissions.<role>.<Collection>.<operation>] tables (docs/auth.md#permissions)."""
+    try:
+        return Permissions.from_section(section, admin_role)
+    except ConfigError as e:
+        raise SystemExit(f"{path}: {e.message}") from None
 
 
 def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:

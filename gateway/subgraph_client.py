@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 
+from auth.session import Session
 from gateway.errors import GatewayError
 
 
@@ -29,7 +31,13 @@ class HttpSubgraphs:
         self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
         self._session: aiohttp.ClientSession | None = None
 
-    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Any:
+    async def fetch(
+        self,
+        service: str,
+        query: str,
+        variables: Mapping[str, Any],
+        session: Session | None = None,
+    ) -> Any:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
@@ -39,7 +47,7 @@ class HttpSubgraphs:
                 self.urls[service],
                 data=body,
                 timeout=self._timeouts.get(service, self._timeout),
-                headers={"content-type": "application/json", "accept": "application/json"},
+                headers=_headers(session),
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -58,3 +66,31 @@ class HttpSubgraphs:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+_BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+def _headers(session: Session | None) -> dict[str, str]:
+    """The verified session as X-Shardgate-* headers, for the subgraph's own authorization.
+
+    Client headers are never forwarded, so a client cannot pass a header of these names off
+    as verified: `X-Shardgate-Role`, `X-Shardgate-User-Id` and one per claim of the
+    namespace (lists and objects as JSON).
+    """
+    if session is None:
+        return _BASE_HEADERS
+    headers = dict(_BASE_HEADERS)
+    headers["x-shardgate-role"] = session.role
+    if session.subject is not None:
+        headers["x-shardgate-user-id"] = session.subject
+    for name, value in session.variables.items():
+        if name in ("default-role", "allowed-roles") or value is None:
+            continue
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if _HEADER_NAME.fullmatch(name) and "\n" not in text and "\r" not in text:
+            headers.setdefault(f"x-shardgate-{name.lower()}", text)
+    return headers
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")

@@ -31,7 +31,7 @@ SCHEMA.query_type.fields["hello"].resolve = lambda _o, _i, name="world": f"hello
 SCHEMA.query_type.fields["boom"].resolve = _boom  # type: ignore[union-attr]
 SCHEMA.query_type.fields["coded"].resolve = _coded  # type: ignore[union-attr]
 SCHEMA.mutation_type.fields["touch"].resolve = lambda *_: 1  # type: ignore[union-attr]
-EXECUTABLE = Executable(SCHEMA, "test@1", lambda _request: None)
+EXECUTABLE = Executable(SCHEMA, "test@1", lambda _session: None)
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_document_cache_validates_once_per_schema_version() -> None:
     doc1, errors = cache.get(EXECUTABLE, "{ hello }")
     assert doc1 is not None and not errors
     assert cache.get(EXECUTABLE, "{ hello }")[0] is doc1  # no second parse or validation
-    other = Executable(SCHEMA, "test@2", lambda _request: None)
+    other = Executable(SCHEMA, "test@2", lambda _session: None)
     assert cache.get(other, "{ hello }")[0] is not doc1  # a new schema version revalidates
     cache.get(EXECUTABLE, "{ boom }")
     assert cache.get(EXECUTABLE, "{ hello }")[0] is not doc1  # evicted (LRU of 2)
