@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -49,7 +48,6 @@ from schema.composition import compose
 from schema.errors import SchemaError, SchemaErrors
 from schema.model import ServiceSchema
 from schema.registry import Registry
-from schema.resolvers import StoreContext, build_subgraph_schema
 from schema.store import CollectionStore, StoreLimits
 from schema.subgraph import subgraph_sdl
 from schema.subgraph_reader import Subgraph, read_subgraph
@@ -168,20 +166,6 @@ class StoreGateway:
             for c in s.collections
         }
         permissions = self.settings.permissions
-        owners = {name: [c.name for c in s.collections] for name, s in services.items()}
-        for problem in permissions.check_service_roles(owners):
-            log.error("%s", problem)
-        # Resolvers always apply the caller's permissions; each role's views (RoleViews)
-        # also narrow what it can name and see.
-        context = functools.partial(_store_context, stores, permissions, owners)
-        subgraphs = {
-            name: Executable(
-                build_subgraph_schema(model, {c.name: stores[c.name] for c in model.collections}),
-                f"{name}@{version}",
-                context,
-            )
-            for name, model in services.items()
-        }
         views = RoleViews(
             version,
             services,
@@ -189,8 +173,10 @@ class StoreGateway:
             permissions,
             self._subgraph_url,
             list(self.external.values()),
-            subgraphs,
         )
+        for problem in permissions.check_service_roles(views.owners):
+            log.error("%s", problem)
+        subgraphs = views.full
         local = LocalSubgraphs(list(subgraphs), views.subgraph_for)
         federation = views.federation = self._federate(services, local) if services else None
         graphql = (
@@ -201,6 +187,9 @@ class StoreGateway:
             else self.served.graphql
         )
         self.served = Served(graphql, subgraphs, views)
+        if permissions.enforced:  # off the event loop: composing a role's view takes ~0.1 s
+            roles = {*permissions.roles, *services}
+            asyncio.get_running_loop().run_in_executor(None, views.prewarm, sorted(roles))
 
     def _subgraph_url(self, name: str) -> str:
         return f"http://{self.settings.host}:{self.settings.port}/subgraphs/{name}/graphql"
@@ -403,15 +392,6 @@ def build_app(settings: GatewaySettings) -> Starlette:
 
 def _session(request: Request) -> Session | None:
     return getattr(request.state, "session", None)
-
-
-def _store_context(
-    stores: Mapping[str, CollectionStore],
-    permissions: Permissions,
-    owners: Mapping[str, list[str]],
-    session: Session | None,
-) -> StoreContext:
-    return StoreContext(stores, permissions.access(session, owners))
 
 
 def _json(body: object, status: int = 200) -> Response:
