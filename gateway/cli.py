@@ -260,6 +260,8 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         subgraph_timeouts=timeouts,
         auth=settings.gateway.auth,
         limits=settings.gateway.limits,
+        rate_limits=settings.gateway.rate_limits,
+        csrf=settings.gateway.csrf,
     )
     try:
         app = build_federated_app(federated)

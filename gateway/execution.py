@@ -21,6 +21,7 @@ class Outcome:
 
     body: dict[str, Any]
     ran: bool = True
+    status: int | None = None  # set when refused (a batch entry over its rate limit: 429)
 
 
 async def execute_operation(

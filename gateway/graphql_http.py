@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.operation_limits import OperationLimits
+from auth.rate_limits import RateLimiter
+from gateway.csrf import CsrfSettings
 from gateway.documents import DocumentCache
 from gateway.executable import Executable, Runner
 from gateway.pipeline import Pipeline
@@ -33,10 +35,17 @@ class GraphQLEndpoint:
         max_body: int = 32 << 20,
         authenticate: Callable[[Request], Awaitable[Any]] | None = None,
         limits: OperationLimits | None = None,
+        rate_limits: RateLimiter | None = None,
+        csrf: CsrfSettings | None = None,
     ) -> None:
         self.graphiql = graphiql
         self.pipeline = Pipeline(
-            current, max_body=max_body, authenticate=authenticate, limits=limits
+            current,
+            max_body=max_body,
+            authenticate=authenticate,
+            limits=limits,
+            rate_limits=rate_limits,
+            csrf=csrf,
         )
 
     async def handle(self, request: Request) -> Response:

@@ -1,9 +1,12 @@
 """The read-params stage: an HTTP request becomes the GraphQL operations it asks for.
 
     POST application/json  {"query", "variables", "operationName", "extensions"}
+                           or, with batching on, a JSON array of them (at most max_batch)
     GET                    ?query=...&variables=<json>&operationName=...
 
-Anything else is refused (`Refused`, code BAD_REQUEST) with what to send instead.
+Anything else is refused (`Refused`, code BAD_REQUEST) with what to send instead; a batch
+when batching is off gets BATCHING_NOT_ENABLED (400), one too large BATCH_LIMIT_EXCEEDED (422),
+as from Apollo Router.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from auth.operation_limits import OperationLimits
 from gateway.errors import Refused
 from gateway.responses import JSON
 
@@ -27,16 +31,24 @@ class GraphQLParams:
     operation_name: str | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one HTTP request asks for: one operation, or (batched) a list of them."""
+
+    operations: tuple[GraphQLParams, ...]
+    batched: bool = False
+
+
 def bad_request(message: str, status: int = 400) -> Refused:
     return Refused(message, status=status, code="BAD_REQUEST")
 
 
-async def read_params(request: Request, max_body: int) -> GraphQLParams:
+async def read_params(request: Request, max_body: int, limits: OperationLimits) -> Batch:
     if request.method == "GET":
         raw: dict[str, Any] = dict(request.query_params)
         if "variables" in raw:
             raw["variables"] = _loads(raw["variables"], "variables")
-        return _params(raw)
+        return Batch((_params(raw),))
     if request.method != "POST":
         raise bad_request("GraphQL requests are GET or POST", 405)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -45,9 +57,30 @@ async def read_params(request: Request, max_body: int) -> GraphQLParams:
             f"unsupported content type {content_type or '(none)'}: send application/json", 415
         )
     body = _loads(await read_body(request, max_body), "body")
+    if isinstance(body, list):
+        return Batch(_batch(body, limits), batched=True)
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object with a 'query'")
-    return _params(body)
+    return Batch((_params(body),))
+
+
+def _batch(entries: list[Any], limits: OperationLimits) -> tuple[GraphQLParams, ...]:
+    if not limits.batching:
+        raise Refused(
+            "batched requests (a JSON array) are not enabled on this gateway; send one "
+            "operation per request, or set [limits] batching = true",
+            status=400,
+            code="BATCHING_NOT_ENABLED",
+        )
+    if len(entries) > limits.max_batch:
+        raise Refused(
+            f"the batch has {len(entries)} operations, over the limit of {limits.max_batch}",
+            status=422,
+            code="BATCH_LIMIT_EXCEEDED",
+        )
+    if not entries or not all(isinstance(e, dict) for e in entries):
+        raise bad_request("a batch must be a non-empty JSON array of request objects")
+    return tuple(_params(e) for e in entries)
 
 
 def _params(raw: dict[str, Any]) -> GraphQLParams:

@@ -1,34 +1,44 @@
 """The request path of the GraphQL endpoint, in order; each stage lives in its own module.
 
-    read params      gateway/http_params.py    HTTP request -> GraphQLParams (or Refused)
-    authenticate     gateway/authentication.py -> request.state.session (401 / 403)
+    csrf             gateway/csrf.py            only requests a browser would have preflighted
+    read params      gateway/http_params.py     HTTP request -> one operation, or a batch
+    authenticate     gateway/authentication.py  -> request.state.session (401 / 403)
     serving          `current(request)`         the schema for this caller
-    parse, validate  gateway/documents.py       cached per (schema version, text)
-    method           GET runs queries only      (405 for mutations)
-    operation limits auth/operation_limits.py   depth, aliases, root fields
-    execute          gateway/execution.py       graphql-core, or the federated plan
-    respond          gateway/responses.py       coded errors, masking, media types
+    per operation:
+      parse          gateway/documents.py       cached by text; token cap (MAX_TOKENS_LIMIT)
+      rate limit     auth/rate_limits.py        per caller and operation name (429)
+      validate       gateway/documents.py       cached; introspection per role
+      method         GET runs queries only      (405 for mutations)
+      limits         auth/operation_limits.py   depth, aliases, root fields, fields
+      execute        gateway/execution.py       graphql-core, or the federated plan
+    respond          gateway/responses.py       coded errors, masking, RateLimit headers
 
-A stage refuses by raising `Refused` (status, code, headers); the pipeline turns that into
-the response. Cross-cutting concerns (telemetry, ...) wrap a stage method.
+Rate limiting follows parsing because per-operation limits and cost mode need the document;
+parsing is cached and token-capped, and a document that does not parse still counts.
+A stage refuses by raising `Refused` (status, code, headers); cross-cutting concerns
+(telemetry, ...) wrap a stage method.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, OperationType, get_operation_ast
+from graphql import DocumentNode, OperationDefinitionNode, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth import AuthError
-from auth.operation_limits import OperationLimits
-from gateway.documents import DocumentCache
+from auth import AuthError, Session
+from auth.client_address import client_address
+from auth.operation_limits import OperationLimits, measure
+from auth.rate_limits import Caller, Decision, RateLimiter, RateLimitUnavailable, combined
+from gateway.csrf import CsrfSettings, check_csrf
+from gateway.documents import DocumentCache, Parsed
 from gateway.errors import Refused
 from gateway.executable import Executable
 from gateway.execution import Outcome, execute_operation, request_errors, shape
-from gateway.http_params import GraphQLParams, read_params
+from gateway.http_params import Batch, GraphQLParams, read_params
 from gateway.responses import (
     error_entry,
     format_error,
@@ -39,6 +49,14 @@ from gateway.responses import (
 )
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """Who is calling, as the per-operation stages need it."""
+
+    caller: Caller | None  # None: no rate limits configured
+    introspection: bool
+
+
 class Pipeline:
     def __init__(
         self,
@@ -47,36 +65,52 @@ class Pipeline:
         max_body: int = 32 << 20,
         authenticate: Callable[[Request], Awaitable[Any]] | None = None,
         limits: OperationLimits | None = None,
+        rate_limits: RateLimiter | None = None,
+        csrf: CsrfSettings | None = None,
     ) -> None:
         self.current = current
         self.max_body = max_body
         self.authenticate = authenticate
         self.limits = limits or OperationLimits()
-        self.documents = DocumentCache()
+        self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
+        self.csrf = csrf or CsrfSettings()
+        self.documents = DocumentCache(max_tokens=self.limits.max_tokens)
 
     async def handle(self, request: Request) -> Response:
         media = response_media_type(request)
+        decisions: list[Decision] = []  # what the rate limits said, for the headers
         try:
-            params = await read_params(request, self.max_body)
-            await self.authenticated(request)
+            check_csrf(request, self.csrf)
+            batch = await read_params(request, self.max_body, self.limits)
+            session = await self.authenticated(request)
             executable = self.serving(request)
-            outcome = await self.operation(request, executable, params)
+            visitor = self.visitor(request, session)
+            outcomes = [
+                await self.entry(request, executable, visitor, params, batch, decisions)
+                for params in batch.operations
+            ]
         except Refused as e:
-            return json_response(
-                {"errors": [error_entry(e.message, e.code)]}, e.status, media, e.headers
-            )
-        return json_response(
-            outcome.body, 200 if outcome.ran else request_error_status(media), media
-        )
+            headers = {**combined(decisions).headers(), **e.headers} if decisions else e.headers
+            body = {"errors": [error_entry(e.message, e.code)]}
+            return json_response(body, e.status, media, headers)
+        headers = combined(decisions).headers() if decisions else None
+        if batch.batched:
+            statuses = {o.status for o in outcomes}
+            status = statuses.pop() if len(statuses) == 1 and None not in statuses else 200
+            return json_response([o.body for o in outcomes], status, media, headers)
+        [outcome] = outcomes
+        status = 200 if outcome.ran else request_error_status(media)
+        return json_response(outcome.body, status, media, headers)
 
-    async def authenticated(self, request: Request) -> None:
+    async def authenticated(self, request: Request) -> Session | None:
         if self.authenticate is None:
-            return
+            return None
         try:
-            await self.authenticate(request)
+            session: Session = await self.authenticate(request)
         except AuthError as e:
             headers = {"www-authenticate": "Bearer"} if e.status == 401 else None
             raise Refused(e.message, status=e.status, code=e.code, headers=headers) from None
+        return session
 
     def serving(self, request: Request) -> Executable:
         executable = self.current(request)
@@ -88,17 +122,93 @@ class Pipeline:
             )
         return executable
 
-    async def operation(
-        self, request: Request, executable: Executable, params: GraphQLParams
+    def visitor(self, request: Request, session: Session | None) -> Visitor:
+        caller = None
+        if self.rate_limits is not None:
+            peer = request.client.host if request.client else None
+            forwarded = request.headers.getlist("x-forwarded-for")
+            address = client_address(peer, forwarded, self.rate_limits.settings.trusted_proxies)
+            caller = self.rate_limits.caller(session, address)
+        introspection = (
+            self.limits.may_introspect(session.role, session.is_admin)
+            if session is not None
+            else self.limits.introspection_roles is None
+        )
+        return Visitor(caller, introspection)
+
+    async def entry(
+        self,
+        request: Request,
+        executable: Executable,
+        visitor: Visitor,
+        params: GraphQLParams,
+        batch: Batch,
+        decisions: list[Decision],
     ) -> Outcome:
-        document, errors = self.documents.get(executable, params.query)
-        if document is None:
-            return request_errors([format_error(e, parse_error_code(e)) for e in errors])
+        """One operation; in a batch, a refusal is that entry's answer, not the request's."""
+        try:
+            return await self.operation(request, executable, visitor, params, decisions)
+        except Refused as e:
+            if not batch.batched:
+                raise
+            return Outcome({"errors": [error_entry(e.message, e.code)]}, ran=False, status=e.status)
+
+    async def operation(
+        self,
+        request: Request,
+        executable: Executable,
+        visitor: Visitor,
+        params: GraphQLParams,
+        decisions: list[Decision],
+    ) -> Outcome:
+        parsed = self.documents.parse(params.query)
+        await self.rate_limited(visitor, params, parsed, decisions)
+        if parsed.document is None:
+            return request_errors([format_error(e, parse_error_code(e)) for e in parsed.errors])
+        document, hide = parsed.document, not visitor.introspection
+        errors = self.documents.validate(
+            executable, params.query, document, introspection=visitor.introspection
+        )
+        if errors:
+            return request_errors([format_error(e, hide_suggestions=hide) for e in errors])
         check_method(request, document, params)
         refused = self.limits.check(document, params.operation_name)
         if refused:  # counted with fragments expanded: no bypass through them
             return request_errors([format_error(e) for e in refused])
-        return shape(await execute_operation(executable, document, params, request))
+        result = await execute_operation(executable, document, params, request)
+        return shape(result, hide_suggestions=hide)
+
+    async def rate_limited(
+        self, visitor: Visitor, params: GraphQLParams, parsed: Parsed, decisions: list[Decision]
+    ) -> None:
+        if self.rate_limits is None or visitor.caller is None:
+            return
+        name, cost = params.operation_name, 1
+        operation = (
+            get_operation_ast(parsed.document, name) if parsed.document is not None else None
+        )
+        if isinstance(operation, OperationDefinitionNode):
+            name = operation.name.value if operation.name else name
+            if self.rate_limits.settings.cost:
+                assert parsed.document is not None
+                cost = measure(parsed.document, operation).cost
+        try:
+            decision = await self.rate_limits.hit(visitor.caller, name, cost)
+        except RateLimitUnavailable:
+            raise Refused(
+                "rate limits cannot be checked right now (their shared store is unreachable); "
+                "retry later",
+                status=503,
+                code="RATE_LIMIT_UNAVAILABLE",
+            ) from None
+        decisions.append(decision)
+        if not decision.allowed:
+            raise Refused(
+                f"too many requests: retry in {decision.retry_after} s",
+                status=429,
+                code="RATE_LIMITED",
+                headers=decision.headers(),
+            )
 
 
 def check_method(request: Request, document: DocumentNode, params: GraphQLParams) -> None:

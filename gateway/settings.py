@@ -35,6 +35,16 @@ name = "new_user"
 collection = "users.User"
 ops = ["INSERT"]
 url = "https://hooks.example.com/users"
+[limits]                       # operation limits, batching, introspection (docs/auth.md)
+max_depth = 12
+max_tokens = 15000
+batching = false
+introspection_roles = ["developer"]
+[rate_limits]                  # see docs/auth.md; also SHARDGATE_RATE_LIMIT=100/minute ...
+default = "100/minute"
+storage = "redis://127.0.0.1:6379"
+[csrf]
+required_headers = ["x-shardgate-csrf", "apollo-require-preflight"]
 [vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
 index = "FLAT"                 # FLAT (exact) or HNSW
 m = 32                         # HNSW settings
@@ -53,6 +63,8 @@ from typing import Any
 
 from auth import AuthSettings, ConfigError
 from auth.operation_limits import OperationLimits
+from auth.rate_limit_settings import RateLimitSettings
+from gateway.csrf import CsrfSettings
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -110,6 +122,8 @@ class GatewaySettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    csrf: CsrfSettings = field(default_factory=CsrfSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
@@ -136,7 +150,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth", "limits"},
+        exclude={"store", "triggers", "vectors", "auth", "limits", "rate_limits", "csrf"},
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -165,6 +179,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "vectors": vectors,
             "auth": _auth(path, raw.get("auth"), env),
             "limits": _limits(path, raw.get("limits"), env),
+            "rate_limits": _section(path, "rate_limits", RateLimitSettings.from_sources, raw, env),
+            "csrf": _section(path, "csrf", lambda s, _env: CsrfSettings.from_sources(s), raw, env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -188,6 +204,14 @@ def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:
         return OperationLimits.from_sources(section, env)
     except ValueError as e:
         raise SystemExit(f"{path}: [limits]: {e}") from None
+
+
+def _section(path: Path, name: str, build: Any, raw: dict[str, Any], env: dict[str, str]) -> Any:
+    """[rate_limits] (and SHARDGATE_RATE_LIMIT*), [csrf]: see docs/auth.md."""
+    try:
+        return build(raw.get(name), env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [{name}]: {e}") from None
 
 
 def _reject_unknown(
