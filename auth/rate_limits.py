@@ -103,6 +103,7 @@ class RateLimiter:
     anonymous_role: str | None = None
     clock: Callable[[], float] = time.time  # the moving window itself uses wall time
     storage: Storage = field(init=False)
+    window: MovingWindowRateLimiter = field(init=False)
     _last_warning: float = field(default=-math.inf, init=False)
 
     def __post_init__(self) -> None:
