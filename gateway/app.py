@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.permissions import Permissions
+from auth.rate_limits import RateLimiter
 from auth.session import Session
 from gateway.authentication import AdminOnly, Authenticator
 from gateway.errors import GatewayError
@@ -227,10 +228,13 @@ class StoreGateway:
 
 def build_app(settings: GatewaySettings) -> Starlette:
     gw = StoreGateway(settings)
+    rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await gw.start()
+        if rate_limits.active:
+            log.info("%s", settings.rate_limits.describe())
         loading = asyncio.create_task(gw.follow_registry())
         try:
             yield
@@ -239,12 +243,15 @@ def build_app(settings: GatewaySettings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await loading
             await gw.close()
+            await rate_limits.close()
 
     options = {
         "graphiql": settings.graphiql,
         "max_body": settings.max_request_bytes,
         "authenticate": gw.auth.session,
         "limits": settings.limits,
+        "rate_limits": rate_limits,
+        "csrf": settings.csrf,
     }
     permissions = settings.permissions
     graphql = GraphQLEndpoint(

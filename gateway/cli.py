@@ -5,7 +5,7 @@ shardgate shard    --id ID --port P --data DIR
 shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway over shards)
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
-shardgate bench    store [--documents N] | gateway | vectors [--vectors N] [--dimensions D]
+shardgate bench    store [--documents N] | gateway | safety | vectors [--vectors N] [--dimensions D]
 shardgate vectors  rebuild COLLECTION [--field F] [--gateway URL]
 shardgate trigger  add NAME --collection SERVICE.COLLECTION --on INSERT,UPDATE,DELETE --url URL
                    [--secret whsec_...] [--columns a,b] [--max-retries N] [--gateway URL]
@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     vectors.set_defaults(run=_vectors)
 
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
-    bench.add_argument("target", choices=["store", "gateway", "vectors"])
+    bench.add_argument("target", choices=["store", "gateway", "vectors", "safety"])
     bench.add_argument("--documents", type=int, default=20_000, help="store: documents")
     bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
     bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
@@ -260,6 +260,8 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         subgraph_timeouts=timeouts,
         auth=settings.gateway.auth,
         limits=settings.gateway.limits,
+        rate_limits=settings.gateway.rate_limits,
+        csrf=settings.gateway.csrf,
     )
     try:
         app = build_federated_app(federated)
@@ -413,6 +415,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         from loadtests.gateway_bench import run_gateway_bench
 
         return run_gateway_bench(seconds=args.seconds)
+    if args.target == "safety":
+        from loadtests.safety_bench import run_safety_bench
+
+        return run_safety_bench(seconds=args.seconds)
     if args.target == "vectors":
         from loadtests.vector_bench import run_vector_bench
 

@@ -10,6 +10,7 @@ keep their paths, rewritten from `_entities` positions to the client's response 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -26,9 +27,12 @@ from graphql import (
 )
 
 from auth.session import Session
+from gateway.errors import GatewayError
 from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
 from gateway.supergraph import Supergraph
+
+log = logging.getLogger("shardgate.executor")
 
 Data = dict[str, Any]
 
@@ -221,7 +225,11 @@ class _Run:
                 fetch.service, query, {**variables, **extra}, self.session
             )
         except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
-            message = f"subgraph {fetch.service} failed: {e}"
+            if isinstance(e, GatewayError):  # our own words: never a URL, host or body
+                message = f"subgraph {fetch.service} failed: {e.message}"
+            else:  # a bug: its text could hold anything, so it stays in the log
+                log.error("fetch from subgraph %s failed", fetch.service, exc_info=e)
+                message = f"subgraph {fetch.service} failed: internal error"
             for path in paths or ((),):
                 self.errors.append(
                     {

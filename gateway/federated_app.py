@@ -26,7 +26,10 @@ from starlette.routing import Route
 
 from auth import AuthSettings
 from auth.operation_limits import OperationLimits
+from auth.rate_limit_settings import RateLimitSettings
+from auth.rate_limits import RateLimiter
 from gateway.authentication import Authenticator
+from gateway.csrf import CsrfSettings
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
@@ -46,6 +49,8 @@ class FederatedSettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    csrf: CsrfSettings = field(default_factory=CsrfSettings)
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
@@ -81,6 +86,7 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
     current = load(settings)  # a supergraph that does not load stops the start, loudly
     state = {"loaded": current}
     authenticator = Authenticator(settings.auth)
+    rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
     closing: set[asyncio.Task[None]] = set()
 
     async def close_later(old: Loaded) -> None:
@@ -109,11 +115,14 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await authenticator.start()
+        if rate_limits.active:
+            log.info("%s", settings.rate_limits.describe())
         watcher = asyncio.create_task(watch())
         try:
             yield
         finally:
             await authenticator.close()
+            await rate_limits.close()
             for task in (watcher, *closing):
                 task.cancel()
             await asyncio.gather(watcher, *closing, return_exceptions=True)
@@ -125,6 +134,8 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
         max_body=settings.max_request_bytes,
         authenticate=authenticator.session,
         limits=settings.limits,
+        rate_limits=rate_limits,
+        csrf=settings.csrf,
     )
 
     async def healthz(request: Request) -> Response:

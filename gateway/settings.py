@@ -35,6 +35,16 @@ name = "new_user"
 collection = "users.User"
 ops = ["INSERT"]
 url = "https://hooks.example.com/users"
+[limits]                       # operation limits, batching, introspection (docs/auth.md)
+max_depth = 12
+max_tokens = 15000
+batching = false
+introspection_roles = ["developer"]
+[rate_limits]                  # see docs/auth.md; also SHARDGATE_RATE_LIMIT=100/minute ...
+default = "100/minute"
+storage = "redis://127.0.0.1:6379"
+[csrf]
+required_headers = ["x-shardgate-csrf", "apollo-require-preflight"]
 [vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
 index = "FLAT"                 # FLAT (exact) or HNSW
 m = 32                         # HNSW settings
@@ -54,6 +64,8 @@ from typing import Any
 from auth import AuthSettings, ConfigError
 from auth.operation_limits import OperationLimits
 from auth.permissions import Permissions
+from auth.rate_limit_settings import RateLimitSettings
+from gateway.csrf import CsrfSettings
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -112,6 +124,8 @@ class GatewaySettings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
     permissions: Permissions = field(default_factory=Permissions)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    csrf: CsrfSettings = field(default_factory=CsrfSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
 
@@ -138,7 +152,16 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth", "limits", "permissions"},
+        exclude={
+            "store",
+            "triggers",
+            "vectors",
+            "auth",
+            "limits",
+            "permissions",
+            "rate_limits",
+            "csrf",
+        },
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -169,6 +192,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "auth": auth,
             "limits": _limits(path, raw.get("limits"), env),
             "permissions": _permissions(path, raw.get("permissions"), auth.admin_role),
+            "rate_limits": _section(path, "rate_limits", RateLimitSettings.from_sources, raw, env),
+            "csrf": _section(path, "csrf", lambda s, _env: CsrfSettings.from_sources(s), raw, env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -200,6 +225,14 @@ def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:
         return OperationLimits.from_sources(section, env)
     except ValueError as e:
         raise SystemExit(f"{path}: [limits]: {e}") from None
+
+
+def _section(path: Path, name: str, build: Any, raw: dict[str, Any], env: dict[str, str]) -> Any:
+    """[rate_limits] (and SHARDGATE_RATE_LIMIT*), [csrf]: see docs/auth.md."""
+    try:
+        return build(raw.get(name), env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [{name}]: {e}") from None
 
 
 def _reject_unknown(
