@@ -239,7 +239,9 @@ def _objects_at(
 
 
 def _project(obj: Any, selection: SelectionSetNode) -> Any:
-    """`obj` cut down to a field set; None if a field it needs is missing."""
+    """`obj` cut down to a field set; None if a field it needs is missing. An aliased field
+    (an internal alias the plan gave a requirement) is read under its alias and sent under its
+    name; an inline fragment applies to objects of its type."""
     if isinstance(obj, list):
         return [_project(v, selection) for v in obj]
     if not isinstance(obj, dict):
@@ -248,15 +250,20 @@ def _project(obj: Any, selection: SelectionSetNode) -> Any:
     for s in selection.selections:
         if isinstance(s, FieldNode):
             name = s.name.value
-            if name not in obj:
+            key = s.alias.value if s.alias else name
+            if key not in obj:
                 return None
-            value = obj[name]
+            value = obj[key]
             if s.selection_set is not None and value is not None:
                 value = _project(value, s.selection_set)
                 if value is None:
                     return None
             out[name] = value
         elif isinstance(s, InlineFragmentNode):
+            typename = obj.get("__typename")
+            condition = s.type_condition.name.value if s.type_condition else None
+            if typename is not None and condition is not None and typename != condition:
+                continue  # abstract conditions are not used in field sets below entities
             inner = _project(obj, s.selection_set)
             if inner is not None:
                 out.update(inner)

@@ -27,6 +27,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLSchema,
     InlineFragmentNode,
+    NameNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
@@ -36,6 +37,7 @@ from graphql import (
     is_abstract_type,
     is_composite_type,
     is_list_type,
+    print_ast,
     visit,
 )
 from graphql.language import Visitor
@@ -85,6 +87,8 @@ class Planner:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self._groups: list[Group] = []
+        self._levels: list[Sequence[SelectionNode]] = []  # the client's selections being walked
+        self._alias_count = 0
         root_type = self.schema.get_root_type(operation.operation)
         if root_type is None:
             raise PlanningError(f"the supergraph has no {operation.operation.value} type")
@@ -126,6 +130,22 @@ class Planner:
         at: Selections,
         parent: str,
         selections: Iterable[SelectionNode],
+        path: tuple[str, ...],
+        provided: frozenset[str],
+    ) -> None:
+        selections = list(selections)
+        self._levels.append(selections)
+        try:
+            self._walk(group, at, parent, selections, path, provided)
+        finally:
+            self._levels.pop()
+
+    def _walk(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        selections: Sequence[SelectionNode],
         path: tuple[str, ...],
         provided: frozenset[str],
     ) -> None:
@@ -230,12 +250,14 @@ class Planner:
     ) -> None:
         name = node.name.value
         existing = {g.service for g in self._groups if g.path == path and group in g.parents}
-        target = next((g for g in graphs if g in existing), graphs[0])
-        entity, key = self._entry(group.service, parent, target, name)
+        target, entity, key, direct = self._target(group.service, parent, name, graphs, existing)
         # The current group must hand over __typename and the key, which lead its selection.
+        # A key it cannot resolve itself is fetched first from a subgraph that can (a hop).
         at.field("__typename", composite=False)
         key_set = parse_field_set(key)
+        before = len(self._groups)
         self._selections(group, at, parent, key_set.selections, path, provided)
+        key_helpers = [] if direct else self._groups[before:]
         at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
         # A field under @include/@skip(if: $v) gets a fetch of its own, run only when the
         # variable says so (a Condition node), instead of a fetch that returns nothing.
@@ -243,21 +265,68 @@ class Planner:
         if condition is not None:
             node = _without_condition(node)
         child = self._child(target, path, entity, group, condition)
+        for helper in key_helpers:
+            if helper is not child and helper not in child.parents:
+                child.parents.append(helper)
         child.requires.field("__typename", composite=False)
         _add(child.requires, key_set.selections)
         join = self.sg.field_join(parent, name, target)
         if join is not None and join.requires:
-            required = parse_field_set(join.requires)
+            required = self._aliased(parse_field_set(join.requires).selections)
             before = len(self._groups)
-            self._selections(group, at, parent, required.selections, path, provided)
+            self._selections(group, at, parent, required, path, provided)
             for helper in self._groups[before:]:  # groups that fetch parts of the requirement
                 if helper is not child and helper not in child.parents:
                     child.parents.append(helper)
-            _add(child.requires, required.selections)
+            _add(child.requires, required)
         # The target resolves the field, its requirements ride in the representations.
         owner = self.schema.get_type(entity)
         definition = owner.fields[name]  # type: ignore[union-attr]
         self._local(child, child.selections, entity, node, path, frozenset(), definition.type)
+
+    def _target(
+        self,
+        source: str,
+        parent: str,
+        name: str,
+        graphs: Sequence[str],
+        existing: set[str],
+    ) -> tuple[str, str, str, bool]:
+        """(subgraph, entity type, key, direct) to fetch `parent.name` from. Direct: `source`
+        can supply the key; otherwise the key's fields are fetched first (from a subgraph
+        that `source` can enter), as Apollo does when only a third subgraph knows both keys."""
+        ordered = sorted(graphs, key=lambda g: g not in existing)  # stable: keeps graphs order
+        for target in ordered:
+            entry = self._entry(source, parent, target)
+            if entry is not None:
+                return target, *entry, True
+        for target in ordered:
+            entry = self._entry(source, parent, target, any_key=True)
+            if entry is not None:
+                return target, *entry, False
+        raise PlanningError(
+            f"cannot reach {parent}.{name} in subgraph {graphs[0]} from subgraph {source}: "
+            "no key of it that the first can supply"
+        )
+
+    def _aliased(self, required: Sequence[SelectionNode]) -> list[SelectionNode]:
+        """The requirement, with an internal alias on each field with arguments whose response
+        key the client uses at this level with other arguments: the client's field is kept,
+        and the representation reads the aliased one (Apollo's planner would return the
+        required value for the client's field, federation#2276)."""
+        client: dict[str, list[FieldNode]] = {}
+        for s in _shallow_fields(self._levels[-1] if self._levels else ()):
+            client.setdefault(s.alias.value if s.alias else s.name.value, []).append(s)
+        out: list[SelectionNode] = []
+        for s in required:
+            if isinstance(s, FieldNode) and s.arguments:
+                theirs = client.get(s.name.value, [])
+                if any(_arguments(c) != _arguments(s) for c in theirs):
+                    alias = f"_internal_qp_alias_{self._alias_count}"
+                    self._alias_count += 1
+                    s = dataclasses.replace(s, alias=NameNode(value=alias))
+            out.append(s)
+        return out
 
     def _needs_elsewhere(self, service: str, parent: str, name: str) -> bool:
         """Whether the field's @requires in `service` names fields `service` cannot resolve
@@ -271,8 +340,11 @@ class Planner:
             for f in required
         )
 
-    def _entry(self, source: str, parent: str, target: str, field_name: str) -> tuple[str, str]:
-        """The entity type and key to enter `target` with, from an object of `parent`."""
+    def _entry(
+        self, source: str, parent: str, target: str, *, any_key: bool = False
+    ) -> tuple[str, str] | None:
+        """The entity type and key to enter `target` with, from an object of `parent` in
+        `source`: a key `source` can supply (any resolvable key, with `any_key`)."""
         candidates = [parent]
         if target not in self.sg.type_graphs(parent):  # reachable through an @interfaceObject
             candidates = [
@@ -286,12 +358,9 @@ class Planner:
                     f.name.value
                     for f in parse_field_set(key).selections  # type: ignore[attr-defined]
                 ]
-                if all(source in self.sg.field_graphs(parent, f) for f in fields):
+                if any_key or all(source in self.sg.field_graphs(parent, f) for f in fields):
                     return entity, key
-        raise PlanningError(
-            f"cannot reach {parent}.{field_name} in subgraph {target} from subgraph {source}: "
-            "no key of it that the first can supply"
-        )
+        return None
 
     # -- groups and plan nodes --------------------------------------------------------------
 
@@ -433,13 +502,31 @@ def _list_depth(field_type: object) -> int:
 
 
 def _add(into: Selections, selections: Iterable[SelectionNode]) -> None:
+    """A field set (key or requirement) into a representation's selection, as written: an
+    aliased field reads the alias and sends the field's name."""
     for s in selections:
         if isinstance(s, FieldNode):
             sub = s.selection_set
-            selected = into.field(s.name.value, composite=sub is not None)
+            alias = s.alias.value if s.alias else None
+            selected = into.field(s.name.value, alias, composite=sub is not None)
             if sub is not None and selected.sub is not None:
-                selected.sub.field("__typename", composite=False)
                 _add(selected.sub, sub.selections)
+        elif isinstance(s, InlineFragmentNode):
+            condition = s.type_condition.name.value if s.type_condition else None
+            _add(into.fragment(condition), s.selection_set.selections)
+
+
+def _arguments(node: FieldNode) -> str:
+    return ", ".join(print_ast(a) for a in node.arguments or ())
+
+
+def _shallow_fields(selections: Iterable[SelectionNode]) -> Iterable[FieldNode]:
+    """The fields of a selection set, with those of its inline fragments."""
+    for s in selections:
+        if isinstance(s, FieldNode):
+            yield s
+        elif isinstance(s, InlineFragmentNode):
+            yield from _shallow_fields(s.selection_set.selections)
 
 
 def _variables(node: object) -> tuple[str, ...]:
