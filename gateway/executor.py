@@ -185,6 +185,7 @@ class _Run:
             return cached
         definitions = {
             v.variable.name.value: print_ast(v.type)
+            + (f" = {print_ast(v.default_value)}" if v.default_value else "")
             for v in self.operation.variable_definitions or ()
         }
         variables = [

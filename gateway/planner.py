@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from graphql import (
+    BooleanValueNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -115,7 +116,7 @@ class Planner:
         kind = operation.operation.value
         if any(len(g.parents) > 1 for g in self._groups):
             return QueryPlan(self._waves(kind))
-        nodes = [self._node(g, kind) for g in roots]
+        nodes = [self._node([g], kind) for g in roots]
         if not nodes:
             return QueryPlan(None)
         if len(nodes) == 1:
@@ -155,7 +156,7 @@ class Planner:
                 self._field(group, at, parent, selection, path, provided)
                 continue
             condition, directives, inner = self._fragment_parts(selection, parent)
-            if condition == parent and not directives:
+            if (condition == parent or condition in self._interfaces(parent)) and not directives:
                 self._selections(group, at, parent, inner, path, provided)
                 continue
             if group.service not in self.sg.type_graphs(condition) and not self._is_interface(
@@ -191,6 +192,13 @@ class Planner:
             return
         if not graphs:
             raise PlanningError(f"no subgraph resolves {parent}.{name}")
+        if _never(node):
+            return  # @skip(if: true) or @include(if: false): no fetch for it
+        if self._is_interface(parent) and not any(self.sg.keys(parent, g) for g in graphs):
+            # An interface field this subgraph lacks: asked of each implementation it returns.
+            for t in self._implementations(parent, group.service):
+                self._field(group, at.fragment(t), t, node, path, provided)
+            return
         self._jump(group, at, parent, node, path, provided, graphs)
 
     def _local(
@@ -387,16 +395,16 @@ class Planner:
         group.condition = condition
         return group
 
-    def _node(self, group: Group, kind: str) -> PlanNode:
-        return _conditional(group, self._subtree(group, kind))
+    def _node(self, groups: list[Group], kind: str) -> PlanNode:
+        return _conditional(groups[0], self._subtree(groups, kind))
 
-    def _subtree(self, group: Group, kind: str) -> PlanNode:
-        fetch = group.fetch(kind)
-        node: PlanNode = Flatten(group.path, fetch) if group.path else fetch
-        children = [g for g in self._groups if g.parents and g.parents[0] is group]
+    def _subtree(self, groups: list[Group], kind: str) -> PlanNode:
+        fetch = _fetch(groups, kind)
+        node: PlanNode = Flatten(groups[0].path, fetch) if groups[0].path else fetch
+        children = [g for g in self._groups if g.parents and any(g.parents[0] is p for p in groups)]
         if not children:
             return node
-        after = [self._node(c, "query") for c in children]
+        after = [self._node(bucket, "query") for bucket in _buckets(children)]
         if len(after) > 1:
             return SequenceNode((node, Parallel(tuple(after))))
         # A sequence directly inside a sequence is spliced into it, as Apollo prints plans.
@@ -415,9 +423,10 @@ class Planner:
                 if id(g) not in done and all(id(p) in done for p in g.parents)
             ]
             nodes: list[PlanNode] = []
-            for g in ready:
-                fetch = g.fetch(kind if not g.parents else "query")
-                nodes.append(_conditional(g, Flatten(g.path, fetch) if g.path else fetch))
+            for bucket in _buckets(ready):
+                fetch = _fetch(bucket, kind if not bucket[0].parents else "query")
+                path = bucket[0].path
+                nodes.append(_conditional(bucket[0], Flatten(path, fetch) if path else fetch))
             waves.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
             done |= {id(g) for g in ready}
         return waves[0] if len(waves) == 1 else SequenceNode(tuple(waves))
@@ -452,6 +461,17 @@ class Planner:
     def _interfaces(self, type_name: str) -> list[str]:
         return [i.name for i in getattr(self.schema.get_type(type_name), "interfaces", ())]
 
+    def _implementations(self, interface: str, service: str) -> list[str]:
+        """The object types implementing `interface` in the subgraph `service`."""
+        gql_type = self.schema.get_type(interface)
+        out = []
+        for t in self.schema.get_possible_types(gql_type):  # type: ignore[arg-type]
+            joins = self.sg.implements.get(t.name, ())
+            known = service in self.sg.type_graphs(t.name)
+            if known and (not joins or (service, interface) in joins):
+                out.append(t.name)
+        return out
+
     def _is_interface(self, type_name: str) -> bool:
         return is_abstract_type(self.schema.get_type(type_name))
 
@@ -469,6 +489,27 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return operations[0]
 
 
+def _buckets(groups: Sequence[Group]) -> list[list[Group]]:
+    """Groups that can share one fetch: entity groups of one subgraph at one path (for
+    different types of an abstract selection) become one `_entities` call."""
+    buckets: dict[object, list[Group]] = {}
+    for g in groups:
+        key = (g.service, g.path, g.condition) if g.entity is not None else id(g)
+        buckets.setdefault(key, []).append(g)
+    return list(buckets.values())
+
+
+def _fetch(groups: Sequence[Group], kind: str) -> Fetch:
+    if len(groups) == 1:
+        return groups[0].fetch(kind)
+    outer, requires = Selections(), Selections()
+    for g in groups:
+        outer.fragment(g.entity).merge(g.selections)
+        requires.fragment(g.entity).merge(g.requires)
+    selection = outer.to_ast()
+    return Fetch(groups[0].service, selection, requires.to_ast(), "query", _variables(selection))
+
+
 def _condition(node: FieldNode) -> tuple[str, bool] | None:
     """(variable, include) for a field whose only directive is @include/@skip(if: $v)."""
     directives = node.directives or ()
@@ -478,6 +519,16 @@ def _condition(node: FieldNode) -> tuple[str, bool] | None:
     if argument is None or not isinstance(argument.value, VariableNode):
         return None
     return argument.value.name.value, directives[0].name.value == "include"
+
+
+def _never(node: FieldNode) -> bool:
+    """Whether a literal @skip(if: true) or @include(if: false) excludes the field."""
+    for d in node.directives or ():
+        value = d.arguments[0].value if d.arguments else None
+        literal = getattr(value, "value", None) if isinstance(value, BooleanValueNode) else None
+        if (d.name.value, literal) in (("skip", True), ("include", False)):
+            return True
+    return False
 
 
 def _without_condition(node: FieldNode) -> FieldNode:

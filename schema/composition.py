@@ -193,12 +193,13 @@ def _fields(
         for f in t.fields.values():
             by_field.setdefault(f.name, []).append((s, f))
     inherited = _interface_object_fields(name, merged) if own else {}
+    interface = any(t.kind == "INTERFACE" for _, t in defs)
     lines: list[str] = []
     hidden = False
     for fname, fdefs in by_field.items():
         overridden = {f.override for _, f in fdefs if f.override}
         fdefs = [(s, f) for s, f in fdefs if s.name not in overridden]
-        _check_sharing(name, fname, fdefs, defs, errors)
+        _check_sharing(name, fname, fdefs, defs, errors, abstract=interface)
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
         plain = len(fdefs) == len(defs) and not any(
             f.external or f.requires or f.provides or f.override for _, f in fdefs
@@ -235,10 +236,18 @@ def _check_sharing(
     fdefs: list[tuple[Subgraph, SubField]],
     defs: list[tuple[Subgraph, SubType]],
     errors: list[SchemaError],
+    *,
+    abstract: bool = False,
 ) -> None:
+    """`abstract`: an interface's fields are resolved by its implementations, so an interface
+    field in several subgraphs needs no @shareable."""
     resolving = [(s, f) for s, f in fdefs if not f.external]
     keys = {s.name: {k for key, _ in t.keys for k in key.split()} for s, t in defs}
-    if len(resolving) > 1 and not all(f.shareable or fname in keys[s.name] for s, f in resolving):
+    if (
+        len(resolving) > 1
+        and not abstract
+        and not all(f.shareable or fname in keys[s.name] for s, f in resolving)
+    ):
         where = " and ".join(f'"{s.name}"' for s, _ in resolving)
         errors.append(
             SchemaError(
