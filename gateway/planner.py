@@ -90,6 +90,7 @@ class Planner:
         self._groups: list[Group] = []
         self._levels: list[Sequence[SelectionNode]] = []  # the client's selections being walked
         self._alias_count = 0
+        self._touched: list[Group] = []  # every group a jump went to, new or not, in order
         root_type = self.schema.get_root_type(operation.operation)
         if root_type is None:
             raise PlanningError(f"the supergraph has no {operation.operation.value} type")
@@ -110,7 +111,11 @@ class Planner:
             else:
                 group = next((g for g in roots if g.service in graphs), None)
             if group is None:
-                group = self._group(graphs[0], (), None, [])
+                # A @shareable root field: from the subgraph that resolves most of what is
+                # asked below it, so that fewer fetches follow (the first one on a tie).
+                field_type = root_type.fields[selection.name.value].type
+                best = max(graphs, key=lambda g: self._score(g, field_type, selection))
+                group = self._group(best, (), None, [])
                 roots.append(group)
             self._field(group, group.selections, root_type.name, selection, (), frozenset())
         kind = operation.operation.value
@@ -159,6 +164,17 @@ class Planner:
             if (condition == parent or condition in self._interfaces(parent)) and not directives:
                 self._selections(group, at, parent, inner, path, provided)
                 continue
+            if group.service not in self.sg.type_graphs(condition) and self._is_interface_object(
+                parent, group.service
+            ):
+                # A type the subgraph only knows as its @interfaceObject: its owner types it.
+                owners = self._owners(parent)
+                child, _ = self._enter(group, at, parent, path, provided, owners, condition)
+                inner_at = child.selections.fragment(condition, directives)
+                self._selections(child, inner_at, condition, inner, path, frozenset())
+                continue
+            if group.service not in self.sg.type_graphs(condition) and self._is_interface(parent):
+                continue  # a member this subgraph does not know: it never returns one here
             if group.service not in self.sg.type_graphs(condition) and not self._is_interface(
                 condition
             ):
@@ -182,6 +198,8 @@ class Planner:
         name = node.name.value
         if name == "__typename":
             at.field(name, node.alias.value if node.alias else None, composite=False)
+            if self._is_interface_object(parent, group.service):
+                self._jump(group, at, parent, node, path, provided, self._owners(parent))
             return
         gql_type = self.schema.get_type(parent)
         definition = gql_type.fields[name]  # type: ignore[union-attr]
@@ -229,8 +247,7 @@ class Planner:
         join = self.sg.field_join(parent, name, group.service)
         child_provided = (
             frozenset(
-                f.name.value  # type: ignore[attr-defined]
-                for f in parse_field_set(join.provides).selections
+                f.name.value for f in _shallow_fields(parse_field_set(join.provides).selections)
             )
             if join is not None and join.provides
             else frozenset()
@@ -257,33 +274,20 @@ class Planner:
         graphs: Sequence[str],
     ) -> None:
         name = node.name.value
-        existing = {g.service for g in self._groups if g.path == path and group in g.parents}
-        target, entity, key, direct = self._target(group.service, parent, name, graphs, existing)
-        # The current group must hand over __typename and the key, which lead its selection.
-        # A key it cannot resolve itself is fetched first from a subgraph that can (a hop).
-        at.field("__typename", composite=False)
-        key_set = parse_field_set(key)
-        before = len(self._groups)
-        self._selections(group, at, parent, key_set.selections, path, provided)
-        key_helpers = [] if direct else self._groups[before:]
-        at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
         # A field under @include/@skip(if: $v) gets a fetch of its own, run only when the
         # variable says so (a Condition node), instead of a fetch that returns nothing.
         condition = _condition(node)
         if condition is not None:
             node = _without_condition(node)
-        child = self._child(target, path, entity, group, condition)
-        for helper in key_helpers:
-            if helper is not child and helper not in child.parents:
-                child.parents.append(helper)
-        child.requires.field("__typename", composite=False)
-        _add(child.requires, key_set.selections)
-        join = self.sg.field_join(parent, name, target)
+        child, entity = self._enter(group, at, parent, path, provided, graphs, name, condition)
+        if name == "__typename":  # the type of an @interfaceObject, from the interface's owner
+            return
+        join = self.sg.field_join(parent, name, child.service)
         if join is not None and join.requires:
             required = self._aliased(parse_field_set(join.requires).selections)
-            before = len(self._groups)
+            before = len(self._touched)
             self._selections(group, at, parent, required, path, provided)
-            for helper in self._groups[before:]:  # groups that fetch parts of the requirement
+            for helper in self._touched[before:]:  # groups that fetch parts of the requirement
                 if helper is not child and helper not in child.parents:
                     child.parents.append(helper)
             _add(child.requires, required)
@@ -291,6 +295,41 @@ class Planner:
         owner = self.schema.get_type(entity)
         definition = owner.fields[name]  # type: ignore[union-attr]
         self._local(child, child.selections, entity, node, path, frozenset(), definition.type)
+
+    def _enter(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+        graphs: Sequence[str],
+        name: str,
+        condition: tuple[str, bool] | None = None,
+    ) -> tuple[Group, str]:
+        """The group that fetches from one of `graphs` at `path` through `_entities`, with its
+        entity type: the current group hands over __typename and a key (which lead its
+        selection); a key it cannot resolve itself is fetched first from a subgraph that can
+        (a hop). Entering the owner of an interface that is an @interfaceObject here also
+        asks for the object's real `__typename`."""
+        existing = {g.service for g in self._groups if g.path == path and group in g.parents}
+        target, entity, key, direct = self._target(group.service, parent, name, graphs, existing)
+        at.field("__typename", composite=False)
+        key_set = parse_field_set(key)
+        before = len(self._touched)
+        self._selections(group, at, parent, key_set.selections, path, provided)
+        key_helpers = [] if direct else self._touched[before:]
+        at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
+        child = self._child(target, path, entity, group, condition)
+        for helper in key_helpers:
+            if helper is not child and helper not in child.parents:
+                child.parents.append(helper)
+        child.requires.field("__typename", composite=False)
+        _add(child.requires, key_set.selections)
+        if self._is_interface(entity) and not self._is_interface_object(entity, target):
+            child.selections.field("__typename", composite=False)
+            child.selections.promote(["__typename"])
+        return child, entity
 
     def _target(
         self,
@@ -390,9 +429,11 @@ class Planner:
         for g in self._groups:
             same = (g.service, g.path, g.entity, g.condition) == (service, path, entity, condition)
             if same and parent in g.parents:
+                self._touched.append(g)
                 return g
         group = self._group(service, path, entity, [parent])
         group.condition = condition
+        self._touched.append(group)
         return group
 
     def _node(self, groups: list[Group], kind: str) -> PlanNode:
@@ -461,6 +502,20 @@ class Planner:
     def _interfaces(self, type_name: str) -> list[str]:
         return [i.name for i in getattr(self.schema.get_type(type_name), "interfaces", ())]
 
+    def _score(self, service: str, field_type: object, node: FieldNode) -> int:
+        """How many of the fields selected below `node` `service` resolves (two levels)."""
+        named = get_named_type(field_type)  # type: ignore[arg-type]
+        if node.selection_set is None or not hasattr(named, "fields"):
+            return 0
+        score = 0
+        for f in _shallow_fields(node.selection_set.selections):
+            definition = named.fields.get(f.name.value)
+            if definition is None:
+                continue
+            if service in self.sg.field_graphs(named.name, f.name.value):
+                score += 1 + self._score(service, definition.type, f)
+        return score
+
     def _implementations(self, interface: str, service: str) -> list[str]:
         """The object types implementing `interface` in the subgraph `service`."""
         gql_type = self.schema.get_type(interface)
@@ -471,6 +526,19 @@ class Planner:
             if known and (not joins or (service, interface) in joins):
                 out.append(t.name)
         return out
+
+    def _is_interface_object(self, type_name: str, service: str) -> bool:
+        return any(
+            j.graph == service and j.interface_object for j in self.sg.types.get(type_name, ())
+        )
+
+    def _owners(self, interface: str) -> list[str]:
+        """The subgraphs where an interface is a real interface with a key (not an object)."""
+        return [
+            j.graph
+            for j in self.sg.types.get(interface, ())
+            if j.key and j.resolvable and not j.interface_object
+        ]
 
     def _is_interface(self, type_name: str) -> bool:
         return is_abstract_type(self.schema.get_type(type_name))

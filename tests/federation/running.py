@@ -78,7 +78,10 @@ def ask(base: str, op: Operation) -> dict[str, Any]:
         variables["run"] = f"run-{next(_runs)}"
     body = {"query": op.text, "variables": variables}
     response = httpx.post(f"{base}/{op.scenario}/graphql", json=body, timeout=30, trust_env=False)
-    return response.json()  # type: ignore[no-any-return]
+    try:
+        return response.json()  # type: ignore[no-any-return]
+    except ValueError:
+        return {"errors": [{"message": f"HTTP {response.status_code}: {response.text[:200]}"}]}
 
 
 def normal(response: dict[str, Any]) -> dict[str, Any]:
