@@ -68,6 +68,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     for s in subs:  # every subgraph has a query root: its _service and _entities live there
         query = s.roots.setdefault("query", "Query")
         s.types.setdefault(query, SubType(query, "OBJECT"))
+        _normalize_roots(s)
     errors: list[SchemaError] = []
     names = sorted({t for s in subs for t in s.types})
     merged: dict[str, list[tuple[Subgraph, SubType]]] = {
@@ -115,6 +116,21 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         _MACHINERY,
     ]
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _normalize_roots(s: Subgraph) -> None:
+    """Root types take their default names (a subgraph's `mutation: LeftMutation` is the
+    supergraph's Mutation), as @apollo/composition does."""
+    for op, name in list(s.roots.items()):
+        default = _ROOT_NAMES[op]
+        if name != default and name in s.types and default not in s.types:
+            root = s.types.pop(name)
+            root.name = default
+            s.types[default] = root
+            s.roots[op] = default
+
+
+_ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 
 
 def _type(
