@@ -201,6 +201,7 @@ class _Run:
             return cached
         definitions = {
             v.variable.name.value: print_ast(v.type)
+            + (f" = {print_ast(v.default_value)}" if v.default_value else "")
             for v in self.operation.variable_definitions or ()
         }
         variables = [
@@ -261,7 +262,9 @@ def _objects_at(
 
 
 def _project(obj: Any, selection: SelectionSetNode) -> Any:
-    """`obj` cut down to a field set; None if a field it needs is missing."""
+    """`obj` cut down to a field set; None if a field it needs is missing. An aliased field
+    (an internal alias the plan gave a requirement) is read under its alias and sent under its
+    name; an inline fragment applies to objects of its type."""
     if isinstance(obj, list):
         return [_project(v, selection) for v in obj]
     if not isinstance(obj, dict):
@@ -270,15 +273,20 @@ def _project(obj: Any, selection: SelectionSetNode) -> Any:
     for s in selection.selections:
         if isinstance(s, FieldNode):
             name = s.name.value
-            if name not in obj:
+            key = s.alias.value if s.alias else name
+            if key not in obj:
                 return None
-            value = obj[name]
+            value = obj[key]
             if s.selection_set is not None and value is not None:
                 value = _project(value, s.selection_set)
                 if value is None:
                     return None
             out[name] = value
         elif isinstance(s, InlineFragmentNode):
+            typename = obj.get("__typename")
+            condition = s.type_condition.name.value if s.type_condition else None
+            if typename is not None and condition is not None and typename != condition:
+                continue  # abstract conditions are not used in field sets below entities
             inner = _project(obj, s.selection_set)
             if inner is not None:
                 out.update(inner)

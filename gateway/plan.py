@@ -87,6 +87,8 @@ class QueryPlan:
 
 
 def format_plan(plan: QueryPlan) -> str:
+    if plan.node is None:
+        return "QueryPlan {}"
     lines = ["QueryPlan {"]
     if plan.node is not None:
         lines += _node(plan.node, 1)

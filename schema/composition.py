@@ -68,6 +68,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     for s in subs:  # every subgraph has a query root: its _service and _entities live there
         query = s.roots.setdefault("query", "Query")
         s.types.setdefault(query, SubType(query, "OBJECT"))
+        _normalize_roots(s)
     errors: list[SchemaError] = []
     names = sorted({t for s in subs for t in s.types})
     merged: dict[str, list[tuple[Subgraph, SubType]]] = {
@@ -115,6 +116,21 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         _MACHINERY,
     ]
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _normalize_roots(s: Subgraph) -> None:
+    """Root types take their default names (a subgraph's `mutation: LeftMutation` is the
+    supergraph's Mutation), as @apollo/composition does."""
+    for op, name in list(s.roots.items()):
+        default = _ROOT_NAMES[op]
+        if name != default and name in s.types and default not in s.types:
+            root = s.types.pop(name)
+            root.name = default
+            s.types[default] = root
+            s.roots[op] = default
+
+
+_ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 
 
 def _type(
@@ -193,12 +209,13 @@ def _fields(
         for f in t.fields.values():
             by_field.setdefault(f.name, []).append((s, f))
     inherited = _interface_object_fields(name, merged) if own else {}
+    interface = any(t.kind == "INTERFACE" for _, t in defs)
     lines: list[str] = []
     hidden = False
     for fname, fdefs in by_field.items():
         overridden = {f.override for _, f in fdefs if f.override}
         fdefs = [(s, f) for s, f in fdefs if s.name not in overridden]
-        _check_sharing(name, fname, fdefs, defs, errors)
+        _check_sharing(name, fname, fdefs, defs, errors, abstract=interface)
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
         plain = len(fdefs) == len(defs) and not any(
             f.external or f.requires or f.provides or f.override for _, f in fdefs
@@ -235,10 +252,18 @@ def _check_sharing(
     fdefs: list[tuple[Subgraph, SubField]],
     defs: list[tuple[Subgraph, SubType]],
     errors: list[SchemaError],
+    *,
+    abstract: bool = False,
 ) -> None:
+    """`abstract`: an interface's fields are resolved by its implementations, so an interface
+    field in several subgraphs needs no @shareable."""
     resolving = [(s, f) for s, f in fdefs if not f.external]
     keys = {s.name: {k for key, _ in t.keys for k in key.split()} for s, t in defs}
-    if len(resolving) > 1 and not all(f.shareable or fname in keys[s.name] for s, f in resolving):
+    if (
+        len(resolving) > 1
+        and not abstract
+        and not all(f.shareable or fname in keys[s.name] for s, f in resolving)
+    ):
         where = " and ".join(f'"{s.name}"' for s, _ in resolving)
         errors.append(
             SchemaError(
