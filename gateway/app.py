@@ -34,7 +34,7 @@ from starlette.routing import Route
 from auth.permissions import Permissions
 from auth.rate_limits import RateLimiter
 from auth.session import Session
-from gateway.authentication import AdminOnly, Authenticator
+from gateway.authentication import AdminOnly, Authenticator, is_admin
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
@@ -281,13 +281,18 @@ def build_app(settings: GatewaySettings) -> Starlette:
         return await subgraph.handle(request)
 
     async def healthz(request: Request) -> Response:
+        # Addresses and errors are for operators: the admin (or open mode) sees them.
+        detailed = await is_admin(gw.auth, request)
         states = {
             s: {"url": st.url, "alive": st.alive, "error": st.error}
+            if detailed
+            else {"alive": st.alive}
             for s, st in gw.client.states.items()
         }
         ready = gw.ready.is_set()
         if gw.fatal is not None:
-            return _json({"status": "refused", "error": gw.fatal}, 503)
+            error = gw.fatal if detailed else "misconfigured: see the gateway's log"
+            return _json({"status": "refused", "error": error}, 503)
         body = {
             "status": "ok" if ready else "starting",
             "shards": states,

@@ -28,7 +28,7 @@ from auth import AuthSettings
 from auth.operation_limits import OperationLimits
 from auth.rate_limit_settings import RateLimitSettings
 from auth.rate_limits import RateLimiter
-from gateway.authentication import Authenticator
+from gateway.authentication import Authenticator, is_admin
 from gateway.csrf import CsrfSettings
 from gateway.errors import GatewayError
 from gateway.federation import Federation
@@ -140,7 +140,13 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         loaded = state["loaded"]
-        body = {"status": "ok", "supergraph": loaded.version, "subgraphs": loaded.subgraphs.urls}
+        body = {
+            "status": "ok",
+            "supergraph": loaded.version,
+            "subgraphs": sorted(loaded.subgraphs.urls),
+        }
+        if await is_admin(authenticator, request):  # addresses are for operators only
+            body["subgraphs"] = loaded.subgraphs.urls
         return Response(orjson.dumps(body), media_type="application/json")
 
     return Starlette(

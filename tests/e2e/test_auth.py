@@ -132,3 +132,12 @@ def test_the_store_gateway_applies_rate_limits_csrf_and_introspection(cluster: C
     assert refused["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
     allowed = post(cluster, {**user, "x-shardgate-role": "editor"}, schema).json()
     assert allowed == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+def test_healthz_shows_addresses_to_the_admin_only(cluster: Cluster) -> None:
+    anyone = cluster.http.get(cluster.url + "/healthz").json()
+    assert anyone["status"] == "ok"
+    assert all(set(s) == {"alive"} for s in anyone["shards"].values())
+    assert "127.0.0.1" not in str(anyone)
+    admin = cluster.http.get(cluster.url + "/healthz", headers={"x-shardgate-admin-secret": ADMIN})
+    assert all(s["url"].startswith("http://127.0.0.1:") for s in admin.json()["shards"].values())
