@@ -40,6 +40,12 @@ from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
 from gateway.settings import GatewaySettings
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.telemetry import (
+    TracedDocumentCache,
+    server_middleware,
+    traced_authenticate,
+    traced_executable,
+)
 from gateway.trigger_admin import trigger_routes
 from gateway.triggers import TriggerRegistry
 from schema.composition import compose
@@ -54,6 +60,7 @@ from shards.client import ClusterClient
 from shards.errors import ShardError
 from shards.ring import Ring
 from shards.ring_identity import RingMismatch, check_ring
+from telemetry import Tracing
 
 log = logging.getLogger("shardgate.gateway")
 
@@ -67,11 +74,12 @@ class Served:
 
 
 class StoreGateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, tracing: Tracing | None = None) -> None:
         store = settings.store
         ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
         self.settings = settings
-        self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
+        self.tracing = tracing or Tracing.off()
+        self.client = ClusterClient(ring, store.shards, timeout=store.timeout, tracing=self.tracing)
         self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
@@ -79,7 +87,10 @@ class StoreGateway:
         self.served = Served(None, {})
         self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(
-            settings.subgraphs, timeout=store.timeout * 6, timeouts=settings.subgraph_timeouts
+            settings.subgraphs,
+            timeout=store.timeout * 6,
+            timeouts=settings.subgraph_timeouts,
+            tracing=self.tracing,
         )
         self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()
@@ -152,7 +163,8 @@ class StoreGateway:
         }
 
         def executable(schema: GraphQLSchema, name: str) -> Executable:
-            return Executable(schema, f"{name}@{version}", lambda _request: StoreContext(stores))
+            served = Executable(schema, f"{name}@{version}", lambda _request: StoreContext(stores))
+            return traced_executable(served, self.tracing)
 
         subgraphs = {
             name: executable(
@@ -183,7 +195,7 @@ class StoreGateway:
             log.error("the supergraph did not compose; still serving the previous one:\n%s", e)
             return self.served.graphql
         routed = RoutedSubgraphs(LocalSubgraphs(subgraphs), self.http)
-        federation = Federation(supergraph, routed)
+        federation = Federation(supergraph, routed, tracing=self.tracing)
         return Executable(
             federation.api, f"supergraph@{version}", lambda _request: None, run=federation.run
         )
@@ -202,8 +214,10 @@ class StoreGateway:
         return len(self.external) == len(self.settings.subgraphs)
 
 
-def build_app(settings: GatewaySettings) -> Starlette:
-    gw = StoreGateway(settings)
+def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`)."""
+    traces = tracing or Tracing.start(settings.telemetry)
+    gw = StoreGateway(settings, traces)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -216,16 +230,22 @@ def build_app(settings: GatewaySettings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await loading
             await gw.close()
+            await asyncio.to_thread(traces.shutdown)
 
     options = {
         "graphiql": settings.graphiql,
         "max_body": settings.max_request_bytes,
-        "authenticate": gw.auth.session,
+        "authenticate": traced_authenticate(traces, gw.auth.session),
         "limits": settings.limits,
     }
-    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **options)  # type: ignore[arg-type]
+
+    def cache() -> TracedDocumentCache | None:
+        return TracedDocumentCache(traces) if traces.enabled else None
+
+    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, cache=cache(), **options)  # type: ignore[arg-type]
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraphs.get(request.path_params["service"]),
+        cache=cache(),
         **options,  # type: ignore[arg-type]
     )
 
@@ -357,7 +377,10 @@ def build_app(settings: GatewaySettings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AdminOnly, authenticator=lambda: gw.auth)],
+        middleware=[
+            *server_middleware(traces),
+            Middleware(AdminOnly, authenticator=lambda: gw.auth),
+        ],
     )
     app.state.gateway = gw
     return app

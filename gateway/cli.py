@@ -175,6 +175,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         data=c.data if args.data is None else args.data,
         services=g.services if args.services is None else args.services,
         durability=c.durability if args.durability is None else args.durability,
+        telemetry=g.telemetry,
     )
 
 
@@ -191,6 +192,7 @@ def _shard(args: argparse.Namespace, settings: Settings) -> int:
                 host=args.host,
                 port=args.port,
                 synchronous=args.durability,
+                telemetry=settings.gateway.telemetry,
             )
         )
     )
@@ -260,6 +262,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         subgraph_timeouts=timeouts,
         auth=settings.gateway.auth,
         limits=settings.gateway.limits,
+        telemetry=settings.gateway.telemetry,
     )
     try:
         app = build_federated_app(federated)

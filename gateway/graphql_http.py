@@ -104,13 +104,14 @@ class GraphQLEndpoint:
         max_body: int = 32 << 20,
         authenticate: Callable[[Request], Awaitable[Any]] | None = None,
         limits: OperationLimits | None = None,
+        cache: DocumentCache | None = None,  # a traced one when telemetry is on
     ) -> None:
         self._current = current
         self._max_body = max_body
         self._authenticate = authenticate
         self._limits = limits
         self._graphiql = graphiql
-        self._cache = DocumentCache()
+        self._cache = cache or DocumentCache()
 
     async def handle(self, request: Request) -> Response:
         media = _response_media_type(request.headers.get("accept", ""))

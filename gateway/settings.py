@@ -40,6 +40,13 @@ index = "FLAT"                 # FLAT (exact) or HNSW
 m = 32                         # HNSW settings
 ef_construction = 64
 ef_search = 64
+
+[telemetry]                    # OpenTelemetry tracing (telemetry/settings.py, docs/operations.md)
+exporter = "none"              # none, console or otlp; OTEL_* variables win over the file
+endpoint = "http://127.0.0.1:4318"
+service_name = "shardgate"
+sample_ratio = 1.0
+include_document = false
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from typing import Any
 from auth import AuthSettings, ConfigError
 from auth.operation_limits import OperationLimits
 from shards.vector_spec import IndexDefaults
+from telemetry import TelemetrySettings
 
 DEFAULT_CONFIG = Path("shardgate.toml")
 
@@ -112,6 +120,7 @@ class GatewaySettings:
     limits: OperationLimits = field(default_factory=OperationLimits)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth", "limits"},
+        exclude={"store", "triggers", "vectors", "auth", "limits", "telemetry"},
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -165,6 +174,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "vectors": vectors,
             "auth": _auth(path, raw.get("auth"), env),
             "limits": _limits(path, raw.get("limits"), env),
+            "telemetry": _telemetry(path, raw.get("telemetry"), env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -188,6 +198,16 @@ def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:
         return OperationLimits.from_sources(section, env)
     except ValueError as e:
         raise SystemExit(f"{path}: [limits]: {e}") from None
+
+
+def _telemetry(path: Path, section: Any, env: dict[str, str]) -> TelemetrySettings:
+    """[telemetry] and the standard OTEL_* variables (telemetry/settings.py)."""
+    if section is not None and not isinstance(section, dict):
+        raise SystemExit(f"{path}: [telemetry] must be a table")
+    try:
+        return TelemetrySettings.from_sources(section, env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [telemetry]: {e}") from None
 
 
 def _reject_unknown(

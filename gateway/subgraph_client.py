@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 
 from gateway.errors import GatewayError
+from telemetry.tracing import Tracing
 
 
 class SubgraphFailed(GatewayError):
@@ -22,9 +23,12 @@ class HttpSubgraphs:
         *,
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs."""
+        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs; with
+        `tracing`, requests carry the W3C `traceparent` of the fetch's span."""
         self.urls = dict(urls)
+        self._tracing = tracing or Tracing.off()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
         self._session: aiohttp.ClientSession | None = None
@@ -34,12 +38,14 @@ class HttpSubgraphs:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         body = orjson.dumps({"query": query, "variables": dict(variables)})
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        self._tracing.inject(headers)
         try:
             async with self._session.post(
                 self.urls[service],
                 data=body,
                 timeout=self._timeouts.get(service, self._timeout),
-                headers={"content-type": "application/json", "accept": "application/json"},
+                headers=headers,
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
