@@ -146,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
     bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
+    bench.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="gateway, store: telemetry off (the baseline) next to on, exporting over OTLP",
+    )
     bench.set_defaults(run=_bench)
 
     from gateway import trigger_cli
@@ -412,6 +417,14 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if not (repo / "loadtests" / "store_bench.py").exists():
         raise SystemExit("shardgate bench runs from a source checkout (loadtests/ is missing)")
     sys.path.insert(0, str(repo))
+    if args.telemetry:
+        from loadtests import telemetry_bench
+
+        if args.target == "gateway":
+            return telemetry_bench.run_gateway_telemetry_bench(args.seconds)
+        if args.target == "store":
+            return telemetry_bench.run_store_telemetry_bench(args.documents, args.seconds)
+        raise SystemExit("--telemetry applies to bench gateway and bench store")
     if args.target == "gateway":
         from loadtests.gateway_bench import run_gateway_bench
 

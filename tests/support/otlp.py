@@ -3,6 +3,7 @@
 `opentelemetry-proto` package and keeps the spans.
 
     python -m tests.support.otlp          # prints "READY <port>" (it binds a free port)
+    python -m tests.support.otlp --count-only   # parses, but keeps only the count (benches)
 
     POST /v1/traces   an export: 200 with an empty ExportTraceServiceResponse
     GET  /_spans      {"spans": [{"trace_id", "span_id", "parent_span_id", "name", "kind",
@@ -95,15 +96,25 @@ def decode(body: bytes) -> Spans:
     return spans
 
 
-def build() -> web.Application:
+def count(body: bytes) -> int:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+
+
+def build(count_only: bool = False) -> web.Application:
     spans: Spans = []
+    counted = [0]
 
     async def export(request: web.Request) -> web.Response:
         body = await request.read()
         if request.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
         try:
-            spans.extend(decode(body))
+            if count_only:
+                counted[0] += count(body)
+            else:
+                spans.extend(decode(body))
         except DecodeError:
             return web.Response(status=400, text="not an ExportTraceServiceRequest")
         answer = ExportTraceServiceResponse().SerializeToString()
@@ -111,11 +122,12 @@ def build() -> web.Application:
 
     async def listing(request: web.Request) -> web.Response:
         if request.query.get("count"):
-            return web.json_response({"count": len(spans)})
+            return web.json_response({"count": len(spans) + counted[0]})
         return web.json_response({"spans": spans})
 
     async def reset(request: web.Request) -> web.Response:
         spans.clear()
+        counted[0] = 0
         return web.json_response({"ok": True})
 
     app = web.Application(client_max_size=64 << 20)
@@ -125,8 +137,8 @@ def build() -> web.Application:
     return app
 
 
-async def main() -> None:
-    runner = web.AppRunner(build(), access_log=None)
+async def main(count_only: bool) -> None:
+    runner = web.AppRunner(build(count_only), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -163,11 +175,11 @@ class OtlpReceiver:
 
 
 @contextmanager
-def otlp_receiver() -> Iterator[OtlpReceiver]:
+def otlp_receiver(*, count_only: bool = False) -> Iterator[OtlpReceiver]:
     from tests.support.cluster import REPO
 
     with running_process(
-        [sys.executable, "-m", "tests.support.otlp"],
+        [sys.executable, "-m", "tests.support.otlp", *(["--count-only"] if count_only else [])],
         ready=OutputLine(r"^READY \d+$"),
         cwd=REPO,
         name="otlp-receiver",
@@ -181,4 +193,4 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(count_only="--count-only" in sys.argv[1:]))
