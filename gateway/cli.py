@@ -151,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="gateway, store: telemetry off (the baseline) next to on, exporting over OTLP",
     )
+    bench.add_argument(
+        "--sample-ratio",
+        type=float,
+        default=1.0,
+        help="with --telemetry: the share of requests traced (default 1)",
+    )
     bench.set_defaults(run=_bench)
 
     from gateway import trigger_cli
@@ -420,10 +426,14 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.telemetry:
         from loadtests import telemetry_bench
 
+        if not 0 <= args.sample_ratio <= 1:
+            raise SystemExit("--sample-ratio must be between 0 and 1")
         if args.target == "gateway":
-            return telemetry_bench.run_gateway_telemetry_bench(args.seconds)
+            return telemetry_bench.run_gateway_telemetry_bench(args.seconds, args.sample_ratio)
         if args.target == "store":
-            return telemetry_bench.run_store_telemetry_bench(args.documents, args.seconds)
+            return telemetry_bench.run_store_telemetry_bench(
+                args.documents, args.seconds, args.sample_ratio
+            )
         raise SystemExit("--telemetry applies to bench gateway and bench store")
     if args.target == "gateway":
         from loadtests.gateway_bench import run_gateway_bench

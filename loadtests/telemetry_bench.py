@@ -41,11 +41,14 @@ T = TypeVar("T")
 Figures = tuple[float, float, float]  # requests (or documents) per second, p50 ms, p99 ms
 
 
-def _settings(receiver_url: str | None) -> TelemetrySettings:
+def _settings(receiver_url: str | None, ratio: float = 1.0) -> TelemetrySettings:
     if receiver_url is None:
         return TelemetrySettings()  # off: as_env() says OTEL_TRACES_EXPORTER=none
     return TelemetrySettings(
-        exporter="otlp", endpoint=f"{receiver_url}/v1/traces", service_name="bench"
+        exporter="otlp",
+        endpoint=f"{receiver_url}/v1/traces",
+        service_name="bench",
+        sample_ratio=ratio,
     )
 
 
@@ -125,7 +128,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return _run_async(coro)
 
 
-def run_gateway_telemetry_bench(seconds: float, rounds: int = ROUNDS) -> int:
+def run_gateway_telemetry_bench(seconds: float, ratio: float = 1.0, rounds: int = ROUNDS) -> int:
     from loadtests.gateway_bench import OPERATIONS, SUPERGRAPH
     from tests.peers.apollo import shop_subgraphs
     from tests.support.gateways import shardgate_gateway
@@ -144,7 +147,9 @@ def run_gateway_telemetry_bench(seconds: float, rounds: int = ROUNDS) -> int:
             off, on = (
                 stack.enter_context(
                     shardgate_gateway(
-                        supergraph=SUPERGRAPH, subgraph_urls=urls, env=_settings(target).as_env()
+                        supergraph=SUPERGRAPH,
+                        subgraph_urls=urls,
+                        env=_settings(target, ratio).as_env(),
                     )
                 )
                 for target in (None, receiver.url)
@@ -154,11 +159,14 @@ def run_gateway_telemetry_bench(seconds: float, rounds: int = ROUNDS) -> int:
             spans = _settled_count(receiver)
     except BenchError as e:
         raise SystemExit(f"shardgate bench gateway --telemetry: {e}") from None
-    _report("gateway", rows, spans, f"shop supergraph, {IN_FLIGHT} in flight", seconds, rounds)
+    setup = f"shop supergraph, {IN_FLIGHT} in flight"
+    _report("gateway", rows, spans, setup, seconds, rounds, ratio)
     return 0
 
 
-def run_store_telemetry_bench(documents: int, seconds: float, rounds: int = ROUNDS) -> int:
+def run_store_telemetry_bench(
+    documents: int, seconds: float, ratio: float = 1.0, rounds: int = ROUNDS
+) -> int:
     from loadtests.bench_service import ITEM_BY_KEY, SDL, SERVICE, make_item
     from loadtests.measure import push_schema
     from loadtests.store_bench import REPLICATION, SHARDS
@@ -191,7 +199,7 @@ def run_store_telemetry_bench(documents: int, seconds: float, rounds: int = ROUN
             bases = []
             for name, target in (("off", None), ("on", receiver.url)):
                 cluster = stack.enter_context(
-                    cluster_of(Path(tmp) / name, telemetry=_settings(target))
+                    cluster_of(Path(tmp) / name, telemetry=_settings(target, ratio))
                 )
                 push_schema(f"{cluster.gateway}/admin/services/{SERVICE}", SDL)
                 bases.append(cluster.gateway)
@@ -207,7 +215,7 @@ def run_store_telemetry_bench(documents: int, seconds: float, rounds: int = ROUN
     except BenchError as e:
         raise SystemExit(f"shardgate bench store --telemetry: {e}") from None
     setup = f"{documents:,} documents, {SHARDS} shards, replication {REPLICATION}"
-    _report("store", rows, spans, f"{setup}, {IN_FLIGHT} reads in flight", seconds, rounds)
+    _report("store", rows, spans, f"{setup}, {IN_FLIGHT} reads in flight", seconds, rounds, ratio)
     return 0
 
 
@@ -230,10 +238,12 @@ def _report(
     setup: str,
     seconds: float,
     rounds: int,
+    ratio: float,
 ) -> None:
+    traced = "every request" if ratio == 1 else f"a sample of {ratio:g} of the requests"
     print(
         f"\nsetup: {setup}, {rounds} rounds of {seconds:g} s each, off and on in turns; "
-        "telemetry off (the baseline) next to on: every request traced, "
+        f"telemetry off (the baseline) next to on: {traced} traced, "
         f"OTLP/HTTP to a receiver on loopback; Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs shared by everything"
     )
@@ -263,6 +273,7 @@ def _report(
                 "bench": f"{bench}-telemetry",
                 "seconds": seconds,
                 "rounds": rounds,
+                "sample_ratio": ratio,
                 "spans": spans,
                 "results": summary,
             }
