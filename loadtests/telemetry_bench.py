@@ -252,15 +252,15 @@ def _report(
     print("  " + "-" * (len(header) + 18))
     summary = {}
     for label, (off, on) in rows.items():
-        ratio = on[0] / off[0]
+        share = on[0] / off[0]
         print(
-            f"  {label:<22} | {off[0]:>8,.0f} | {on[0]:>8,.0f} | {ratio:8.3f} | "
+            f"  {label:<22} | {off[0]:>8,.0f} | {on[0]:>8,.0f} | {share:8.3f} | "
             f"{_ms(off[1]):>6} / {_ms(on[1]):<6} | {_ms(off[2]):>6} / {_ms(on[2]):<6}"
         )
         summary[label] = {
             "off": round(off[0], 1),
             "on": round(on[0], 1),
-            "ratio": round(ratio, 3),
+            "ratio": round(share, 3),
             "p50_ms": [_rounded(off[1]), _rounded(on[1])],
             "p99_ms": [_rounded(off[2]), _rounded(on[2])],
         }
