@@ -43,6 +43,12 @@ from gateway.role_views import RoleViews
 from gateway.settings import GatewaySettings
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.telemetry import (
+    TracedDocumentCache,
+    server_middleware,
+    traced_authenticate,
+    traced_executable,
+)
 from gateway.trigger_admin import trigger_routes
 from gateway.triggers import TriggerRegistry
 from schema.composition import compose
@@ -56,6 +62,7 @@ from shards.client import ClusterClient
 from shards.errors import ShardError
 from shards.ring import Ring
 from shards.ring_identity import RingMismatch, check_ring
+from shards.telemetry import Tracing
 
 log = logging.getLogger("shardgate.gateway")
 
@@ -81,11 +88,12 @@ class Served:
 
 
 class StoreGateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, tracing: Tracing | None = None) -> None:
         store = settings.store
         ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
         self.settings = settings
-        self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
+        self.tracing = tracing or Tracing.off()
+        self.client = ClusterClient(ring, store.shards, timeout=store.timeout, tracing=self.tracing)
         self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
@@ -93,7 +101,10 @@ class StoreGateway:
         self.served = Served(None, {})
         self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(
-            settings.subgraphs, timeout=store.timeout * 6, timeouts=settings.subgraph_timeouts
+            settings.subgraphs,
+            timeout=store.timeout * 6,
+            timeouts=settings.subgraph_timeouts,
+            tracing=self.tracing,
         )
         self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()
@@ -174,6 +185,7 @@ class StoreGateway:
             permissions,
             self._subgraph_url,
             list(self.external.values()),
+            wrap=lambda served: traced_executable(served, self.tracing),
         )
         for problem in permissions.check_service_roles(views.owners):
             log.error("%s", problem)
@@ -210,7 +222,7 @@ class StoreGateway:
             log.error("the supergraph did not compose; still serving the previous one:\n%s", e)
             return None
         routed = RoutedSubgraphs(local, self.http)
-        return Federation(supergraph, routed)
+        return Federation(supergraph, routed, tracing=self.tracing)
 
     async def load_external(self) -> bool:
         """Read the external subgraphs' SDL; True when all are known (retried until then)."""
@@ -226,8 +238,10 @@ class StoreGateway:
         return len(self.external) == len(self.settings.subgraphs)
 
 
-def build_app(settings: GatewaySettings) -> Starlette:
-    gw = StoreGateway(settings)
+def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`)."""
+    traces = tracing or Tracing.start(settings.telemetry)
+    gw = StoreGateway(settings, traces)
     rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
 
     @contextlib.asynccontextmanager
@@ -244,22 +258,31 @@ def build_app(settings: GatewaySettings) -> Starlette:
                 await loading
             await gw.close()
             await rate_limits.close()
+            await asyncio.to_thread(traces.shutdown)
 
     options = {
         "graphiql": settings.graphiql,
         "max_body": settings.max_request_bytes,
-        "authenticate": gw.auth.session,
+        "authenticate": traced_authenticate(traces, gw.auth.session),
         "limits": settings.limits,
         "rate_limits": rate_limits,
         "csrf": settings.csrf,
     }
     permissions = settings.permissions
+
+    def cache() -> TracedDocumentCache | None:
+        if not traces.enabled:
+            return None
+        return TracedDocumentCache(traces, max_tokens=settings.limits.max_tokens)
+
     graphql = GraphQLEndpoint(
         lambda request: gw.served.graphql_for(_session(request), permissions),
+        cache=cache(),
         **options,  # type: ignore[arg-type]
     )
     subgraph = GraphQLEndpoint(
         lambda request: gw.served.subgraph_for(request.path_params["service"], _session(request)),
+        cache=cache(),
         **options,  # type: ignore[arg-type]
     )
 
@@ -396,7 +419,10 @@ def build_app(settings: GatewaySettings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AdminOnly, authenticator=lambda: gw.auth)],
+        middleware=[
+            *server_middleware(traces),
+            Middleware(AdminOnly, authenticator=lambda: gw.auth),
+        ],
     )
     app.state.gateway = gw
     return app

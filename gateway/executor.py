@@ -25,12 +25,14 @@ from graphql import (
     VariableNode,
     print_ast,
 )
+from opentelemetry.trace import SpanKind
 
 from auth.session import Session
 from gateway.errors import GatewayError
 from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
 from gateway.supergraph import Supergraph
+from shards.telemetry.tracing import Tracing, fail
 
 log = logging.getLogger("shardgate.executor")
 
@@ -52,9 +54,12 @@ class Subgraphs(Protocol):
 
 
 class PlanExecutor:
-    def __init__(self, supergraph: Supergraph, subgraphs: Subgraphs) -> None:
+    def __init__(
+        self, supergraph: Supergraph, subgraphs: Subgraphs, tracing: Tracing | None = None
+    ) -> None:
         self.sg = supergraph
         self.subgraphs = subgraphs
+        self.tracing = tracing or Tracing.off()
 
     async def execute(
         self,
@@ -84,6 +89,7 @@ class _Run:
         self.session = session
         self.sg = executor.sg
         self.subgraphs = executor.subgraphs
+        self.tracing = executor.tracing
         self.variables = variables
         self.operation = operation
         self.texts = texts
@@ -221,25 +227,37 @@ class _Run:
         paths: Sequence[tuple[str | int, ...]] = ((),),
     ) -> Data | None:
         variables = {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
-        try:
-            return await self.subgraphs.fetch(
-                fetch.service, query, {**variables, **extra}, self.session
-            )
-        except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
-            if isinstance(e, GatewayError):  # our own words: never a URL, host or body
-                message = f"subgraph {fetch.service} failed: {e.message}"
-            else:  # a bug: its text could hold anything, so it stays in the log
-                log.error("fetch from subgraph %s failed", fetch.service, exc_info=e)
-                message = f"subgraph {fetch.service} failed: internal error"
-            for path in paths or ((),):
-                self.errors.append(
-                    {
-                        "message": message,
-                        "path": list(path),
-                        "extensions": {"code": "SUBGRAPH_FETCH_FAILED", "service": fetch.service},
-                    }
+        name = fetch.service
+        attributes = {"subgraph.name": name}
+        with self.tracing.span(f"subgraph {name}", SpanKind.CLIENT, attributes) as span:
+            try:
+                response = await self.subgraphs.fetch(
+                    name, query, {**variables, **extra}, self.session
                 )
-            return None
+            except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
+                if isinstance(e, GatewayError):  # our own words: never a URL, host or body
+                    message = f"subgraph {name} failed: {e.message}"
+                else:  # a bug: its text could hold anything, so it stays in the log
+                    log.error("fetch from subgraph %s failed", name, exc_info=e)
+                    message = f"subgraph {name} failed: internal error"
+                fail(span, message)
+                for path in paths or ((),):
+                    self.errors.append(
+                        {
+                            "message": message,
+                            "path": list(path),
+                            "extensions": {"code": "SUBGRAPH_FETCH_FAILED", "service": name},
+                        }
+                    )
+                return None
+            errors = response.get("errors") if isinstance(response, dict) else None
+            if errors and isinstance(errors, list):  # messages as the client will see them
+                fail(span, str(_message(errors[0])))
+            return response
+
+
+def _message(error: Any) -> Any:
+    return error.get("message", "subgraph error") if isinstance(error, dict) else error
 
 
 def _objects_at(

@@ -35,6 +35,8 @@ from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.telemetry import TracedDocumentCache, server_middleware, traced_authenticate
+from shards.telemetry import TelemetrySettings, Tracing
 
 log = logging.getLogger("shardgate.federation")
 
@@ -54,6 +56,7 @@ class FederatedSettings:
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Loaded:
     executable: Executable
 
 
-def load(settings: FederatedSettings) -> Loaded:
+def load(settings: FederatedSettings, tracing: Tracing | None = None) -> Loaded:
     sdl = settings.supergraph.read_text()
     supergraph = load_supergraph(sdl)
     urls = {name: s.url for name, s in supergraph.subgraphs.items()}
@@ -75,15 +78,19 @@ def load(settings: FederatedSettings) -> Loaded:
             f"the supergraph has {sorted(urls)}"
         )
     urls.update(settings.subgraph_urls)
-    subgraphs = HttpSubgraphs(urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts)
-    federation = Federation(supergraph, subgraphs)
+    subgraphs = HttpSubgraphs(
+        urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts, tracing=tracing
+    )
+    federation = Federation(supergraph, subgraphs, tracing=tracing)
     version = hashlib.sha256(sdl.encode()).hexdigest()[:16]
     executable = Executable(federation.api, version, lambda _session: None, run=federation.run)
     return Loaded(version, federation, subgraphs, executable)
 
 
-def build_federated_app(settings: FederatedSettings) -> Starlette:
-    current = load(settings)  # a supergraph that does not load stops the start, loudly
+def build_federated_app(settings: FederatedSettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`)."""
+    traces = tracing or Tracing.start(settings.telemetry)
+    current = load(settings, traces)  # a supergraph that does not load stops the start, loudly
     state = {"loaded": current}
     authenticator = Authenticator(settings.auth)
     rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
@@ -102,7 +109,7 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
                 if mtime == seen:
                     continue
                 seen = mtime
-                fresh = await asyncio.to_thread(load, settings)
+                fresh = await asyncio.to_thread(load, settings, traces)
             except (OSError, GatewayError) as e:
                 log.error("supergraph not reloaded, still serving the previous one: %s", e)
                 continue
@@ -127,15 +134,21 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
                 task.cancel()
             await asyncio.gather(watcher, *closing, return_exceptions=True)
             await state["loaded"].subgraphs.close()
+            await asyncio.to_thread(traces.shutdown)
 
     endpoint = GraphQLEndpoint(
         lambda _request: state["loaded"].executable,
         graphiql=settings.graphiql,
         max_body=settings.max_request_bytes,
-        authenticate=authenticator.session,
+        authenticate=traced_authenticate(traces, authenticator.session),
         limits=settings.limits,
         rate_limits=rate_limits,
         csrf=settings.csrf,
+        cache=(
+            TracedDocumentCache(traces, max_tokens=settings.limits.max_tokens)
+            if traces.enabled
+            else None
+        ),
     )
 
     async def healthz(request: Request) -> Response:
@@ -155,4 +168,5 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,
+        middleware=server_middleware(traces),
     )

@@ -37,6 +37,7 @@ class GraphQLEndpoint:
         limits: OperationLimits | None = None,
         rate_limits: RateLimiter | None = None,
         csrf: CsrfSettings | None = None,
+        cache: DocumentCache | None = None,  # a traced one when telemetry is on
     ) -> None:
         self.graphiql = graphiql
         self.pipeline = Pipeline(
@@ -46,6 +47,7 @@ class GraphQLEndpoint:
             limits=limits,
             rate_limits=rate_limits,
             csrf=csrf,
+            documents=cache,
         )
 
     async def handle(self, request: Request) -> Response:

@@ -67,6 +67,7 @@ class Pipeline:
         limits: OperationLimits | None = None,
         rate_limits: RateLimiter | None = None,
         csrf: CsrfSettings | None = None,
+        documents: DocumentCache | None = None,
     ) -> None:
         self.current = current
         self.max_body = max_body
@@ -74,7 +75,7 @@ class Pipeline:
         self.limits = limits or OperationLimits()
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.csrf = csrf or CsrfSettings()
-        self.documents = DocumentCache(max_tokens=self.limits.max_tokens)
+        self.documents = documents or DocumentCache(max_tokens=self.limits.max_tokens)
 
     async def handle(self, request: Request) -> Response:
         media = response_media_type(request)

@@ -48,7 +48,9 @@ class RoleViews:
         permissions: Permissions,
         subgraph_url: Callable[[str], str],
         external: Sequence[Subgraph],
+        wrap: Callable[[Executable], Executable] = lambda served: served,
     ) -> None:
+        """`wrap`: applied to each subgraph executable served over HTTP (tracing)."""
         self.version = version
         self.services = services
         self.stores = stores
@@ -56,6 +58,7 @@ class RoleViews:
         self.owners = {name: [c.name for c in s.collections] for name, s in services.items()}
         self._subgraph_url = subgraph_url
         self._external = external
+        self._wrap = wrap
         self.federation: Federation | None = None  # set once composed
         self._rules: dict[str, RoleRules] = {}
         self._subgraphs: dict[tuple[str, str], Executable] = {}
@@ -63,10 +66,14 @@ class RoleViews:
         # The whole store subgraphs, for callers without restrictions; resolvers still apply
         # the caller's permissions whichever schema runs them.
         self.full = {
-            name: Executable(
-                build_subgraph_schema(model, {c.name: stores[c.name] for c in model.collections}),
-                f"{name}@{version}",
-                self.context,
+            name: wrap(
+                Executable(
+                    build_subgraph_schema(
+                        model, {c.name: stores[c.name] for c in model.collections}
+                    ),
+                    f"{name}@{version}",
+                    self.context,
+                )
             )
             for name, model in services.items()
         }
@@ -114,8 +121,8 @@ class RoleViews:
                 {c.name: self.stores[c.name] for c in model.collections},
                 lambda collection: rules.get(collection, {}),
             )
-            view = self._subgraphs[key] = Executable(
-                schema, f"{name}@{self.version}/{role}", self.context
+            view = self._subgraphs[key] = self._wrap(
+                Executable(schema, f"{name}@{self.version}/{role}", self.context)
             )
         return view
 

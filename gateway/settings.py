@@ -50,6 +50,13 @@ index = "FLAT"                 # FLAT (exact) or HNSW
 m = 32                         # HNSW settings
 ef_construction = 64
 ef_search = 64
+
+[telemetry]                    # OpenTelemetry tracing (telemetry/settings.py, docs/operations.md)
+exporter = "none"              # none, console or otlp; OTEL_* variables win over the file
+endpoint = "http://127.0.0.1:4318"
+service_name = "shardgate"
+sample_ratio = 1.0
+include_document = false
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ from auth.operation_limits import OperationLimits
 from auth.permissions import Permissions
 from auth.rate_limit_settings import RateLimitSettings
 from gateway.csrf import CsrfSettings
+from shards.telemetry import TelemetrySettings
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -128,6 +136,7 @@ class GatewaySettings:
     csrf: CsrfSettings = field(default_factory=CsrfSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "permissions",
             "rate_limits",
             "csrf",
+            "telemetry",
         },
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
@@ -194,6 +204,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "permissions": _permissions(path, raw.get("permissions"), auth.admin_role),
             "rate_limits": _section(path, "rate_limits", RateLimitSettings.from_sources, raw, env),
             "csrf": _section(path, "csrf", lambda s, _env: CsrfSettings.from_sources(s), raw, env),
+            "telemetry": _telemetry(path, raw.get("telemetry"), env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -233,6 +244,16 @@ def _section(path: Path, name: str, build: Any, raw: dict[str, Any], env: dict[s
         return build(raw.get(name), env)
     except ValueError as e:
         raise SystemExit(f"{path}: [{name}]: {e}") from None
+
+
+def _telemetry(path: Path, section: Any, env: dict[str, str]) -> TelemetrySettings:
+    """[telemetry] and the standard OTEL_* variables (shards/telemetry/settings.py)."""
+    if section is not None and not isinstance(section, dict):
+        raise SystemExit(f"{path}: [telemetry] must be a table")
+    try:
+        return TelemetrySettings.from_sources(section, env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [telemetry]: {e}") from None
 
 
 def _reject_unknown(

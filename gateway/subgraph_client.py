@@ -11,6 +11,7 @@ import orjson
 
 from auth.session import Session
 from gateway.errors import GatewayError
+from shards.telemetry.tracing import Tracing
 
 
 class SubgraphFailed(GatewayError):
@@ -24,9 +25,12 @@ class HttpSubgraphs:
         *,
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs."""
+        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs; with
+        `tracing`, requests carry the W3C `traceparent` of the fetch's span."""
         self.urls = dict(urls)
+        self._tracing = tracing or Tracing.off()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
         self._session: aiohttp.ClientSession | None = None
@@ -42,12 +46,14 @@ class HttpSubgraphs:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         body = orjson.dumps({"query": query, "variables": dict(variables)})
+        headers = _headers(session)  # a fresh dict: the trace context goes in too
+        self._tracing.inject(headers)
         try:
             async with self._session.post(
                 self.urls[service],
                 data=body,
                 timeout=self._timeouts.get(service, self._timeout),
-                headers=_headers(session),
+                headers=headers,
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -78,9 +84,11 @@ def _headers(session: Session | None) -> dict[str, str]:
     as verified: `X-Shardgate-Role`, `X-Shardgate-User-Id` and one per claim of the
     namespace (lists and objects as JSON).
     """
-    if session is None:
-        return _BASE_HEADERS
     headers = dict(_BASE_HEADERS)
+    if session is None or session.is_admin:
+        # The admin (admin secret, or open mode: anyone) is not asserted downstream: a
+        # subgraph trusting these headers would otherwise grant it to whoever reached us.
+        return headers
     headers["x-shardgate-role"] = session.role
     if session.subject is not None:
         headers["x-shardgate-user-id"] = session.subject
