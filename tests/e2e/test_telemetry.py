@@ -241,9 +241,13 @@ def test_vector_searches_have_faiss_spans(cluster: Cluster, receiver: OtlpReceiv
         cluster.url + "/graphql", json={"query": query}, headers={"traceparent": header}
     )
     assert resp.json()["data"]["searchUsers"][0]["user"]["id"] == "t1", resp.text
-    spans = receiver.wait_for(
-        lambda spans: named(in_trace(spans, trace_id), "faiss search"), "a faiss search span"
-    )
+
+    def searched(spans: Spans) -> bool:  # each with its parent, which ends later
+        ids = {s["span_id"] for s in spans}
+        found = named(in_trace(spans, trace_id), "faiss search")
+        return bool(found) and all(s["parent_span_id"] in ids for s in found)
+
+    spans = receiver.wait_for(searched, "faiss search spans and their parents")
     for search in named(in_trace(spans, trace_id), "faiss search"):
         assert search["attributes"]["shardgate.vector.field"] == "embedding"
         assert search["attributes"]["shardgate.vector.k"] == 1
