@@ -184,7 +184,7 @@ def _type(
         return "\n".join(lines), hidden
     lines.append("{")
     if kind == "ENUM":
-        body, hidden_values = _enum_values(defs)
+        body, hidden_values = _enum_values(name, defs, merged, errors)
         hidden |= hidden_values
     elif kind == "INPUT_OBJECT":
         body, hidden_fields = _input_fields(name, defs, errors)
@@ -327,7 +327,32 @@ def _input_fields(
     return lines, hidden
 
 
-def _enum_values(defs: list[tuple[Subgraph, SubType]]) -> tuple[list[str], bool]:
+def _enum_usage(name: str, merged: dict[str, list[tuple[Subgraph, SubType]]]) -> set[str]:
+    """Where an enum is used in any subgraph: "input" (arguments, input fields), "output"."""
+    used: set[str] = set()
+    for defs in merged.values():
+        for _, t in defs:
+            for f in t.fields.values():
+                if _base(f.type) == name:
+                    used.add("input" if t.kind == "INPUT_OBJECT" else "output")
+                if name in re.findall(r":\s*\[*\s*(\w+)", f.arguments):
+                    used.add("input")
+    return used
+
+
+def _base(type_text: str) -> str:
+    return type_text.strip("[]!")
+
+
+def _enum_values(
+    name: str,
+    defs: list[tuple[Subgraph, SubType]],
+    merged: dict[str, list[tuple[Subgraph, SubType]]],
+    errors: list[SchemaError],
+) -> tuple[list[str], bool]:
+    """Values joined per subgraph. An enum used only as an output keeps every value (the
+    union); one used only as an input keeps the values every subgraph defines (the
+    intersection); one used as both must have the same values everywhere."""
     values: dict[str, list[str]] = {}
     descriptions: dict[str, str | None] = {}
     hidden: set[str] = set()
@@ -337,6 +362,21 @@ def _enum_values(defs: list[tuple[Subgraph, SubType]]) -> tuple[list[str], bool]
             descriptions[v] = descriptions.get(v) or description
             if inaccessible:
                 hidden.add(v)
+    usage = _enum_usage(name, merged)
+    partial = {v: graphs for v, graphs in values.items() if len(graphs) < len(defs)}
+    if partial and usage == {"input", "output"}:
+        errors.append(
+            SchemaError(
+                f'enum "{name}" is used as an input and an output but its values differ: '
+                + "; ".join(
+                    f'"{v}" only in {", ".join(_subgraph_names(defs, g))}'
+                    for v, g in partial.items()
+                ),
+                suggestion="define the same values in every subgraph",
+            )
+        )
+    elif usage == {"input"}:
+        values = {v: graphs for v, graphs in values.items() if v not in partial}
     lines: list[str] = []
     for v, graphs in values.items():
         if descriptions[v]:
@@ -344,6 +384,10 @@ def _enum_values(defs: list[tuple[Subgraph, SubType]]) -> tuple[list[str], bool]
         mark = " @inaccessible" if v in hidden else ""
         lines.append(f"  {v}{mark}" + "".join(f" @join__enumValue(graph: {g})" for g in graphs))
     return lines, bool(hidden)
+
+
+def _subgraph_names(defs: list[tuple[Subgraph, SubType]], graphs: list[str]) -> list[str]:
+    return [f'"{s.name}"' for s, _ in defs if graph_name(s.name) in graphs]
 
 
 def _field_lines(f: SubField, directives: str) -> list[str]:
