@@ -130,12 +130,21 @@ class Supergraph:
         )
 
     def field_graphs(self, type_name: str, field_name: str) -> tuple[str, ...]:
-        """The subgraphs that can resolve the field (not external, not overridden away)."""
+        """The subgraphs that can resolve the field (not external, not overridden away).
+        Override labels are off, as in Apollo Gateway (the Router evaluates them): a field
+        under a progressive `@override(label:)` stays with the subgraph it moves from."""
         joins = self.fields.get((type_name, field_name))
         if not joins:  # no @join__field: wherever the type is (Fed1: its owner, if any)
             owner = self.owners.get(type_name)
             return (owner,) if owner else self.type_graphs(type_name)
-        graphs = [j.graph for j in joins if j.graph and not j.external and not j.used_overridden]
+        graphs = [
+            j.graph
+            for j in joins
+            if j.graph
+            and not j.external
+            and not j.used_overridden
+            and not (j.override and j.override_label)
+        ]
         if any(j.graph is None for j in joins):  # inherited through an @interfaceObject
             graphs += [
                 j.graph

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from schema.errors import SchemaError, SchemaErrors
 from schema.subgraph_reader import SubField, Subgraph, SubType
@@ -115,7 +116,12 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         "\n".join(graphs),
         _MACHINERY,
     ]
-    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    text = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    if "overrideLabel:" in "\n".join(out):  # progressive override needs join v0.4
+        text = text.replace("join/v0.3", "join/v0.4").replace(
+            "usedOverridden: Boolean)", "usedOverridden: Boolean, overrideLabel: String)"
+        )
+    return text
 
 
 def _normalize_roots(s: Subgraph) -> None:
@@ -213,12 +219,19 @@ def _fields(
     lines: list[str] = []
     hidden = False
     for fname, fdefs in by_field.items():
-        overridden = {f.override for _, f in fdefs if f.override}
+        overridden = {f.override for _, f in fdefs if f.override and not f.override_label}
         fdefs = [(s, f) for s, f in fdefs if s.name not in overridden]
-        _check_sharing(name, fname, fdefs, defs, errors, abstract=interface)
+        # progressive override: the subgraph the field moves from keeps it, under the label
+        moving = {f.override: f.override_label for _, f in fdefs if f.override_label}
+        fdefs = [
+            (s, replace(f, override_label=moving.get(s.name, f.override_label))) for s, f in fdefs
+        ]
+        sharing = [(s, f) for s, f in fdefs if s.name not in moving]
+        _check_sharing(name, fname, sharing, defs, errors, abstract=interface)
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
         plain = len(fdefs) == len(defs) and not any(
-            f.external or f.requires or f.provides or f.override for _, f in fdefs
+            f.external or f.requires or f.provides or f.override or f.override_label
+            for _, f in fdefs
         )
         field_hidden = any(f.inaccessible for _, f in fdefs)
         hidden |= field_hidden
@@ -300,6 +313,8 @@ def _join_field(s: Subgraph, f: SubField) -> str:
         args.append("external: true")
     if f.override:
         args.append(f'override: "{f.override}"')
+    if f.override_label:
+        args.append(f'overrideLabel: "{_escape(f.override_label)}"')
     return f"@join__field({', '.join(args)})"
 
 
