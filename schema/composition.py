@@ -227,7 +227,9 @@ def _fields(
             (s, replace(f, override_label=moving.get(s.name, f.override_label))) for s, f in fdefs
         ]
         sharing = [(s, f) for s, f in fdefs if s.name not in moving]
-        _check_sharing(name, fname, sharing, defs, errors, abstract=interface)
+        _check_sharing(
+            name, fname, sharing, defs, errors, abstract=interface, inherited=fname in inherited
+        )
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
         plain = len(fdefs) == len(defs) and not any(
             f.external or f.requires or f.provides or f.override or f.override_label
@@ -267,9 +269,11 @@ def _check_sharing(
     errors: list[SchemaError],
     *,
     abstract: bool = False,
+    inherited: bool = False,
 ) -> None:
     """`abstract`: an interface's fields are resolved by its implementations, so an interface
-    field in several subgraphs needs no @shareable."""
+    field in several subgraphs needs no @shareable. `inherited`: an @interfaceObject
+    resolves the field for this implementation."""
     resolving = [(s, f) for s, f in fdefs if not f.external]
     keys = {s.name: {k for key, _ in t.keys for k in key.split()} for s, t in defs}
     if (
@@ -285,7 +289,7 @@ def _check_sharing(
                 suggestion="mark it @shareable in every one of them, or keep it in one",
             )
         )
-    if not resolving:
+    if not resolving and not inherited:
         errors.append(
             SchemaError(
                 f'field "{type_name}.{fname}" is @external in '

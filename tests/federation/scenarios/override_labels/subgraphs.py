@@ -41,9 +41,7 @@ class Product:
 
 @strawberry.type
 class ModernQuery:
-    @strawberry.federation.field(
-        override=Override(override_from="legacy", label="percent(100)")
-    )
+    @strawberry.federation.field(override=Override(override_from="legacy", label="percent(100)"))
     def products(self) -> list[Product]:
         return [Product.resolve_reference(id=strawberry.ID(p)) for p in PRODUCTS]  # type: ignore[misc]
 
