@@ -10,18 +10,27 @@ Rules (the ones the planner depends on):
 - a field defined in several subgraphs must be @shareable (or a key field) in all of them,
   unless @override takes it from one; an @external field must be resolvable elsewhere;
 - @interfaceObject fields join the interface and, graph-less, every implementation;
-- input types keep the fields every subgraph has; enum values and union members are joined
-  per subgraph; @inaccessible anywhere hides the element in the supergraph's API.
+- input types and enums: `schema.composition_inputs`; union members are joined per subgraph;
+  @inaccessible anywhere hides the element in the supergraph's API;
+- a progressive @override(label:) keeps the source subgraph's join, both with `overrideLabel`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from schema.composition_inputs import (
+    description_text,
+    enum_values,
+    field_lines,
+    graph_name,
+    input_fields,
+)
 from schema.errors import SchemaError, SchemaErrors
 from schema.subgraph_reader import SubField, Subgraph, SubType
+
+__all__ = ["compose", "graph_name"]
 
 _HEADER = """directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
 
@@ -58,10 +67,6 @@ enum link__Purpose {
 
 scalar link__Import
 """
-
-
-def graph_name(subgraph: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", subgraph).upper()
 
 
 def compose(subgraphs: Sequence[Subgraph]) -> str:
@@ -173,7 +178,7 @@ def _type(
     }[kind]
     implements = list(dict.fromkeys(i for _, t in defs for i in t.interfaces))
     head = f"{keyword} {name}" + (f" implements {' & '.join(implements)}" if implements else "")
-    lines = [*([_description(description, "")] if description else []), head]
+    lines = [*([description_text(description, "")] if description else []), head]
     if hidden:
         lines.append("  @inaccessible")
     lines += [f"  {j}" for j in joins]
@@ -190,10 +195,10 @@ def _type(
         return "\n".join(lines), hidden
     lines.append("{")
     if kind == "ENUM":
-        body, hidden_values = _enum_values(name, defs, merged, errors)
+        body, hidden_values = enum_values(name, defs, merged, errors)
         hidden |= hidden_values
     elif kind == "INPUT_OBJECT":
-        body, hidden_fields = _input_fields(name, defs, errors)
+        body, hidden_fields = input_fields(name, defs, errors)
         hidden |= hidden_fields
     else:
         body, hidden_fields = _fields(name, defs, merged, errors)
@@ -240,10 +245,10 @@ def _fields(
         directives = " @inaccessible" if field_hidden else ""
         if not plain:
             directives += "".join(" " + _join_field(s, f) for s, f in fdefs)
-        lines += _field_lines(first, directives)
+        lines += field_lines(first, directives)
     for fname, f in inherited.items():
         if fname not in by_field:
-            lines += _field_lines(f, " @join__field")
+            lines += field_lines(f, " @join__field")
     return lines, hidden
 
 
@@ -320,106 +325,6 @@ def _join_field(s: Subgraph, f: SubField) -> str:
     if f.override_label:
         args.append(f'overrideLabel: "{_escape(f.override_label)}"')
     return f"@join__field({', '.join(args)})"
-
-
-def _input_fields(
-    name: str, defs: list[tuple[Subgraph, SubType]], errors: list[SchemaError]
-) -> tuple[list[str], bool]:
-    common = set.intersection(*(set(t.fields) for _, t in defs))
-    lines: list[str] = []
-    hidden = False
-    for fname, f in defs[0][1].fields.items():
-        if fname not in common:
-            if f.type.endswith("!") and f.default is None:
-                errors.append(
-                    SchemaError(
-                        f'required input field "{name}.{fname}" is missing from some subgraphs',
-                        suggestion="add it to every subgraph that defines the input, or make it "
-                        "optional",
-                    )
-                )
-            continue
-        field_hidden = any(t.fields[fname].inaccessible for _, t in defs)
-        hidden |= field_hidden
-        default = f" = {f.default}" if f.default else ""
-        lines += _field_lines(f, default + (" @inaccessible" if field_hidden else ""))
-    return lines, hidden
-
-
-def _enum_usage(name: str, merged: dict[str, list[tuple[Subgraph, SubType]]]) -> set[str]:
-    """Where an enum is used in any subgraph: "input" (arguments, input fields), "output"."""
-    used: set[str] = set()
-    for defs in merged.values():
-        for _, t in defs:
-            for f in t.fields.values():
-                if _base(f.type) == name:
-                    used.add("input" if t.kind == "INPUT_OBJECT" else "output")
-                if name in re.findall(r":\s*\[*\s*(\w+)", f.arguments):
-                    used.add("input")
-    return used
-
-
-def _base(type_text: str) -> str:
-    return type_text.strip("[]!")
-
-
-def _enum_values(
-    name: str,
-    defs: list[tuple[Subgraph, SubType]],
-    merged: dict[str, list[tuple[Subgraph, SubType]]],
-    errors: list[SchemaError],
-) -> tuple[list[str], bool]:
-    """Values joined per subgraph. An enum used only as an output keeps every value (the
-    union); one used only as an input keeps the values every subgraph defines (the
-    intersection); one used as both must have the same values everywhere."""
-    values: dict[str, list[str]] = {}
-    descriptions: dict[str, str | None] = {}
-    hidden: set[str] = set()
-    for s, t in defs:
-        for v, (description, inaccessible) in t.values.items():
-            values.setdefault(v, []).append(graph_name(s.name))
-            descriptions[v] = descriptions.get(v) or description
-            if inaccessible:
-                hidden.add(v)
-    usage = _enum_usage(name, merged)
-    partial = {v: graphs for v, graphs in values.items() if len(graphs) < len(defs)}
-    if partial and usage == {"input", "output"}:
-        errors.append(
-            SchemaError(
-                f'enum "{name}" is used as an input and an output but its values differ: '
-                + "; ".join(
-                    f'"{v}" only in {", ".join(_subgraph_names(defs, g))}'
-                    for v, g in partial.items()
-                ),
-                suggestion="define the same values in every subgraph",
-            )
-        )
-    elif usage == {"input"}:
-        values = {v: graphs for v, graphs in values.items() if v not in partial}
-    lines: list[str] = []
-    for v, graphs in values.items():
-        if descriptions[v]:
-            lines.append(_description(descriptions[v], "  "))
-        mark = " @inaccessible" if v in hidden else ""
-        lines.append(f"  {v}{mark}" + "".join(f" @join__enumValue(graph: {g})" for g in graphs))
-    return lines, bool(hidden)
-
-
-def _subgraph_names(defs: list[tuple[Subgraph, SubType]], graphs: list[str]) -> list[str]:
-    return [f'"{s.name}"' for s, _ in defs if graph_name(s.name) in graphs]
-
-
-def _field_lines(f: SubField, directives: str) -> list[str]:
-    lines = [_description(f.description, "  ")] if f.description else []
-    return [*lines, f"  {f.name}{f.arguments}: {f.type}{directives}"]
-
-
-def _description(text: str | None, indent: str) -> str:
-    body = (text or "").replace('"""', '\\"""')
-    if "\n" in body:
-        inner = "\n".join(indent + line for line in body.splitlines())
-        return f'{indent}"""\n{inner}\n{indent}"""'
-    return f'{indent}"""{body}"""'
 
 
 def _escape(value: str) -> str:
