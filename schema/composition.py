@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from schema.composition_inputs import (
     description_text,
+    enum_default_errors,
     enum_values,
     field_lines,
     graph_name,
@@ -96,6 +97,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         text, hidden = _type(name, kind, defs, merged, errors)
         inaccessible |= hidden
         out.append(text)
+    errors += enum_default_errors(merged)
     if errors:
         raise SchemaErrors(errors)
     roots = {op: t for s in subs for op, t in s.roots.items()}

@@ -113,3 +113,29 @@ def description_text(text: str | None, indent: str) -> str:
         inner = "\n".join(indent + line for line in body.splitlines())
         return f'{indent}"""\n{inner}\n{indent}"""'
     return f'{indent}"""{body}"""'
+
+
+def enum_default_errors(merged: dict[str, list[tuple[Subgraph, SubType]]]) -> list[SchemaError]:
+    """Argument defaults naming a value an input-only enum loses to the intersection."""
+    lost: dict[str, set[str]] = {}
+    for name, defs in merged.items():
+        if defs[0][1].kind == "ENUM" and _enum_usage(name, merged) == {"input"}:
+            every = [set(t.values) for _, t in defs]
+            lost[name] = set.union(*every) - set.intersection(*every)
+    errors: list[SchemaError] = []
+    for type_name, defs in merged.items():
+        for s, t in defs:
+            for f in t.fields.values():
+                for arg, arg_type, value in _DEFAULT.findall(f.arguments):
+                    if value in lost.get(arg_type.strip("[]!"), ()):
+                        errors.append(
+                            SchemaError(
+                                f'argument "{type_name}.{f.name}({arg}:)" in "{s.name}" defaults '
+                                f'to "{value}", which not every subgraph has in {arg_type}',
+                                suggestion="use a default every subgraph defines",
+                            )
+                        )
+    return errors
+
+
+_DEFAULT = re.compile(r"(\w+):\s*([\[\]\w!]+)\s*=\s*(\w+)")

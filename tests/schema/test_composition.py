@@ -81,6 +81,11 @@ LINK = (
             'enum "E" is used as an input and an output but its values differ: '
             '"B" only in "a"; "C" only in "b"',
         ),
+        (
+            "type Query { x(e: E = B): Int } enum E { A B }",
+            "type Query { y(e: E! = A): Int } enum E { A C }",
+            'argument "Query.x(e:)" in "a" defaults to "B", which not every subgraph has in E',
+        ),
     ],
 )
 def test_refusals_name_subgraphs_types_and_fields(a: str, b: str, message: str) -> None:
