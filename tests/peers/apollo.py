@@ -249,9 +249,12 @@ def apollo_gateways(
         yield f"http://{LOOPBACK}:{port}"
 
 
-def apollo_plans(supergraph: Path, operations: Mapping[str, str]) -> dict[str, str]:
+def apollo_plans(
+    supergraph: Path, operations: Mapping[str, str], *, refused: str | None = None
+) -> dict[str, str]:
     """Apollo's plans (text form) for several operations (name -> text) over one supergraph,
-    planned in one Node process. Raises ApolloPeerError if Apollo refuses one."""
+    planned in one Node process. Raises ApolloPeerError if Apollo refuses one, unless
+    `refused` is given: then that operation's entry is `refused` followed by Apollo's error."""
     peer_dir = ensure_installed()
     with tempfile.TemporaryDirectory(prefix="shardgate-plans-") as tmp:
         paths = {}
@@ -272,7 +275,9 @@ def apollo_plans(supergraph: Path, operations: Mapping[str, str]) -> dict[str, s
     out = {}
     for name, path in paths.items():
         plan = plans[str(path)]
-        if isinstance(plan, dict):
+        if isinstance(plan, dict) and refused is not None:
+            plan = f"{refused}{plan['error']}"
+        elif isinstance(plan, dict):
             raise ApolloPeerError(f"Apollo could not plan {name}: {plan['error']}")
         out[name] = plan
     return out

@@ -75,6 +75,17 @@ LINK = (
             "type Query { y(i: I): Int } input I { b: Int }",
             'required input field "I.a" is missing from some subgraphs',
         ),
+        (
+            "type Query { x(e: E): E } enum E { A B }",
+            "type Query { y: E } enum E { A C }",
+            'enum "E" is used as an input and an output but its values differ: '
+            '"B" only in "a"; "C" only in "b"',
+        ),
+        (
+            "type Query { x(e: E = B): Int } enum E { A B }",
+            "type Query { y(e: E! = A): Int } enum E { A C }",
+            'argument "Query.x(e:)" in "a" defaults to "B", which not every subgraph has in E',
+        ),
     ],
 )
 def test_refusals_name_subgraphs_types_and_fields(a: str, b: str, message: str) -> None:
