@@ -31,7 +31,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from auth.permissions import Permissions
 from auth.rate_limits import RateLimiter
 from auth.session import Session
 from gateway.authentication import AdminOnly, Authenticator, is_admin
@@ -75,8 +74,8 @@ class Served:
     subgraphs: Mapping[str, Executable]
     views: RoleViews | None = None  # what each role sees of them
 
-    def graphql_for(self, session: Session | None, permissions: Permissions) -> Executable | None:
-        if self.views is None or permissions.unrestricted(session):
+    def graphql_for(self, session: Session | None) -> Executable | None:
+        if self.views is None or self.views.permissions.unrestricted(session):
             return self.graphql
         assert session is not None
         return self.views.graphql(session.role)
@@ -268,7 +267,6 @@ def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Star
         "rate_limits": rate_limits,
         "csrf": settings.csrf,
     }
-    permissions = settings.permissions
 
     def cache() -> TracedDocumentCache | None:
         if not traces.enabled:
@@ -276,7 +274,7 @@ def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Star
         return TracedDocumentCache(traces, max_tokens=settings.limits.max_tokens)
 
     graphql = GraphQLEndpoint(
-        lambda request: gw.served.graphql_for(_session(request), permissions),
+        lambda request: gw.served.graphql_for(_session(request)),
         cache=cache(),
         **options,  # type: ignore[arg-type]
     )
