@@ -36,10 +36,12 @@ collection = "users.User"
 ops = ["INSERT"]
 url = "https://hooks.example.com/users"
 [vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
-index = "FLAT"                 # FLAT (exact) or HNSW
+index = "FLAT"                 # FLAT (exact), HNSW or IVF
 m = 32                         # HNSW settings
 ef_construction = 64
 ef_search = 64
+nlist = 1024                   # IVF settings
+nprobe = 32
 """
 
 from __future__ import annotations

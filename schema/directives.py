@@ -6,7 +6,8 @@
     @shareable                               on an embedded type several services define
     @unique  @index                          on a collection's scalar fields
     @vector(dimensions: Int!, metric: VectorMetric = COSINE, index: VectorIndex = FLAT,
-            m: Int, efConstruction: Int, efSearch: Int)        (the last three for HNSW)
+            m: Int, efConstruction: Int, efSearch: Int,        (HNSW)
+            nlist: Int, nprobe: Int)                           (IVF)
     @reference(field: String!)               on a collection's fields of collection type
 
 Only the shape is checked here (known directive, known arguments, literal of the right kind);
@@ -68,6 +69,8 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
             Arg("m", "Int"),
             Arg("efConstruction", "Int"),
             Arg("efSearch", "Int"),
+            Arg("nlist", "Int"),
+            Arg("nprobe", "Int"),
         ),
     ),
     "reference": DirectiveSpec("field", (Arg("field", "String", True),)),
@@ -217,6 +220,8 @@ _EXAMPLES = {
     ("vector", "m"): "@vector(dimensions: 384, index: HNSW, m: 32)",
     ("vector", "efConstruction"): "@vector(dimensions: 384, index: HNSW, efConstruction: 64)",
     ("vector", "efSearch"): "@vector(dimensions: 384, index: HNSW, efSearch: 64)",
+    ("vector", "nlist"): "@vector(dimensions: 384, index: IVF, nlist: 1024)",
+    ("vector", "nprobe"): "@vector(dimensions: 384, index: IVF, nprobe: 32)",
     ("reference", "field"): '@reference(field: "userId")',
 }
 

@@ -16,6 +16,7 @@ from schema.directives import Applied
 from schema.model import Reference, TypeKind, TypeRef, VectorIndexKind, VectorMetric, VectorSpec
 from schema.naming import lower_first
 from schema.problems import Problems
+from shards.vector_spec import MAX_NLIST
 
 MAX_DIMENSIONS = 65536
 Owner = Literal["collection", "embedded", "stub"]
@@ -73,6 +74,16 @@ def index(site: FieldSite, directive: Applied | None) -> bool:
     return False
 
 
+# @vector tuning arguments: (argument, VectorSpec field, the index kind it applies to, maximum)
+_TUNING = (
+    ("m", "m", VectorIndexKind.HNSW, 4096),
+    ("efConstruction", "ef_construction", VectorIndexKind.HNSW, 4096),
+    ("efSearch", "ef_search", VectorIndexKind.HNSW, 4096),
+    ("nlist", "nlist", VectorIndexKind.IVF, MAX_NLIST),
+    ("nprobe", "nprobe", VectorIndexKind.IVF, MAX_NLIST),
+)
+
+
 def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     if directive is None or not _on_collection(site, directive, "vectors"):
         return None
@@ -97,28 +108,29 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     metric = VectorMetric(str(directive.args.get("metric", VectorMetric.COSINE.value)))
     given = directive.args.get("index")
     kind = None if given is None else VectorIndexKind(str(given))
-    hnsw: dict[str, int | None] = {}
-    for arg, name in (("m", "m"), ("efConstruction", "ef_construction"), ("efSearch", "ef_search")):
+    tuning: dict[str, int | None] = {}
+    for arg, name, owner, limit in _TUNING:
         value = directive.args.get(arg)
-        if value is not None and kind is not VectorIndexKind.HNSW:
+        if value is not None and kind is not owner:
             ok = False
             site.problems.add(
                 directive.at(arg),
-                f"@vector({arg}:) applies to HNSW indexes only, {site.where} does not say "
-                "index: HNSW",
-                f"add index: HNSW, or remove {arg}",
+                f"@vector({arg}:) applies to {owner} indexes only, {site.where} does not say "
+                f"index: {owner}",
+                f"add index: {owner}, or remove {arg}",
             )
-        elif isinstance(value, int) and not 1 <= value <= 4096:
+        elif isinstance(value, int) and not 1 <= value <= limit:
             ok = False
             site.problems.add(
                 directive.at(arg),
-                f"@vector({arg}:) must be between 1 and 4096, got {value}",
-                "the defaults (m: 32, efConstruction: 64, efSearch: 64) suit most data",
+                f"@vector({arg}:) must be between 1 and {limit}, got {value}",
+                "the defaults (m: 32, efConstruction: 64, efSearch: 64; nlist: 1024, "
+                "nprobe: 32) suit most data",
             )
-        hnsw[name] = value if isinstance(value, int) else None
+        tuning[name] = value if isinstance(value, int) else None
     if not ok:
         return None
-    return VectorSpec(dims, metric, kind, **hnsw)
+    return VectorSpec(dims, metric, kind, **tuning)
 
 
 def reference(site: FieldSite, directive: Applied | None) -> Reference | None:

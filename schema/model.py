@@ -63,11 +63,13 @@ class TypeRef:
 class VectorIndexKind(StrEnum):
     FLAT = "FLAT"  # exact
     HNSW = "HNSW"  # approximate graph index
+    IVF = "IVF"  # approximate inverted lists (trained by k-means)
 
 
 @dataclass(frozen=True)
 class VectorSpec:
-    """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`.
+    """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`,
+    `@vector(dimensions: 128, index: IVF, nlist: 1024, nprobe: 32)`.
 
     None where the directive does not say: `[vectors]` in shardgate.toml decides."""
 
@@ -77,6 +79,8 @@ class VectorSpec:
     m: int | None = None
     ef_construction: int | None = None
     ef_search: int | None = None
+    nlist: int | None = None
+    nprobe: int | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ def vector_field_spec(f: Field, defaults: IndexDefaults) -> VectorFieldSpec:
         spec["m"] = v.m or defaults.m
         spec["ef_construction"] = v.ef_construction or defaults.ef_construction
         spec["ef_search"] = v.ef_search or defaults.ef_search
+    if kind == VectorIndexKind.IVF.value:
+        spec["nlist"] = v.nlist or defaults.nlist
+        spec["nprobe"] = min(v.nprobe or defaults.nprobe, spec["nlist"])
     return spec
 
 
