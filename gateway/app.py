@@ -75,7 +75,9 @@ class StoreGateway:
         self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
-        self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
+        self.limits = StoreLimits(
+            max_document_bytes=store.max_document_bytes, partial_search=settings.vectors.partial
+        )
         self.served = Served(None, {})
         self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(

@@ -91,7 +91,7 @@ class Federation:
             )
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
-        data, raw_errors = await self.executor.execute(plan, operation, values, texts)
+        data, raw_errors, extensions = await self.executor.execute(plan, operation, values, texts)
         if _introspects(operation):
             introspected = execute(
                 self.api, document, variable_values=variables, operation_name=operation_name
@@ -103,8 +103,9 @@ class Federation:
         }
         projection = Projection(self.api, fragments, coerced, raw_errors)
         shaped = projection.response(operation, data)
-        extensions = {"valueCompletion": projection.completion} if projection.completion else None
-        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None, extensions)
+        if projection.completion:
+            extensions["valueCompletion"] = projection.completion
+        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None, extensions or None)
 
 
 def _introspects(operation: OperationDefinitionNode) -> bool:

@@ -170,14 +170,17 @@ class GraphQLEndpoint:
         if executable.run is not None:
             result = await executable.run(query, document, variables, operation_name, request)
         else:
+            context = executable.context(request)
             executed = execute(
                 executable.schema,
                 document,
-                context_value=executable.context(request),
+                context_value=context,
                 variable_values=variables,
                 operation_name=operation_name,
             )
             result = executed if isinstance(executed, ExecutionResult) else await executed
+            if getattr(context, "extensions", None):  # e.g. partial search answers
+                result.extensions = {**(result.extensions or {}), **context.extensions}
         errors = result.errors or []
         if result.data is None and errors and all(e.path is None for e in errors):
             # Failed before execution (bad variables, unknown operation): a request error,

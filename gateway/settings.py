@@ -42,6 +42,8 @@ ef_construction = 64
 ef_search = 64
 nlist = 1024                   # IVF settings
 nprobe = 32
+partial = false                # true: a search missing token ranges (no live replica) answers
+                               # from the rest and says so in extensions.partial
 """
 
 from __future__ import annotations

@@ -25,16 +25,30 @@ from schema.subgraph import executable_subgraph_sdl, subgraph_sdl
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
 from shards.protocol import OrderTerm
+from shards.vector_scatter import SearchAnswer
 
 Resolver = Callable[..., Awaitable[Any]]
 
 
 class StoreContext:
-    """Per-request state: one batching loader per collection type."""
+    """Per-request state: one batching loader per collection type, and what the response's
+    `extensions` must say (partial search answers)."""
 
     def __init__(self, stores: Mapping[str, CollectionStore]) -> None:
         self.stores = stores
         self._loaders: dict[str, DataLoader[str, dict[str, Any] | None]] = {}
+        self.extensions: dict[str, Any] = {}
+
+    def report_partial(self, path: list[str | int], answer: SearchAnswer) -> None:
+        self.extensions.setdefault("partial", []).append(
+            {
+                "path": path,
+                "coverage": round(answer.coverage, 4),
+                "unavailable": answer.unavailable,
+                "message": f"{len(answer.missing)} token ranges have no live replica: "
+                "the hits are the best of the documents on the shards that answered",
+            }
+        )
 
     def loader(self, type_name: str) -> DataLoader[str, dict[str, Any] | None]:
         loader = self._loaders.get(type_name)
@@ -102,7 +116,7 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
         }
 
     async def search(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        hits = await store.search(
+        answer = await store.search(
             args["vector"],
             args.get("field"),
             args.get("k", 10),
@@ -110,7 +124,9 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             args.get("minScore"),
             _consistency(args, DEFAULT_READ),
         )
-        return [{"score": score, names.hit_field: doc} for score, doc in hits]
+        if answer.missing:
+            info.context.report_partial(info.path.as_list(), answer)
+        return [{"score": score, names.hit_field: doc} for score, doc in answer.hits]
 
     async def insert_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         return (await store.insert([args["object"]], _consistency(args, DEFAULT_WRITE)))[0]

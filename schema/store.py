@@ -22,6 +22,7 @@ from shards.consistency import Consistency
 from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
 from shards.uniques import canonical
+from shards.vector_scatter import SearchAnswer
 from shards.vector_spec import DEFAULTS, MAX_K, IndexDefaults, VectorFieldSpec
 from shards.writes import Write
 
@@ -39,6 +40,9 @@ class ConstraintViolation(Exception):
 @dataclass(frozen=True)
 class StoreLimits:
     max_document_bytes: int = 1 << 20
+    # Searches answer from the ranges that have a live replica (saying so in the response's
+    # extensions) instead of failing: `[vectors] partial` in shardgate.toml.
+    partial_search: bool = False
 
 
 def descriptor(
@@ -142,8 +146,9 @@ class CollectionStore:
         where: Mapping[str, Any] | None,
         min_score: float | None,
         consistency: Consistency = Consistency.ONE,
-    ) -> list[tuple[float, Doc]]:
-        """(score, document) of the k nearest documents matching `where`, best first."""
+    ) -> SearchAnswer:
+        """(score, document) of the k nearest documents matching `where`, best first, and
+        the token ranges left out of a partial answer."""
         c = self.collection
         if field is None:
             if len(self._vectors) != 1:
@@ -173,10 +178,6 @@ class CollectionStore:
             )
         if min_score is not None and not math.isfinite(min_score):
             raise StoreInputError("minScore must be a finite number")
-        if consistency is not Consistency.ONE:
-            raise StoreInputError(
-                "vector search reads at consistency ONE; QUORUM and ALL are not supported yet"
-            )
         return await self.client.search(
             self.id,
             f.name,
@@ -184,6 +185,8 @@ class CollectionStore:
             k=k,
             where=dict(where) if where else None,
             min_score=min_score,
+            consistency=consistency,
+            partial=self.limits.partial_search,
         )
 
     # -- writes ----------------------------------------------------------------------------

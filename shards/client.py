@@ -23,12 +23,12 @@ from typing import Any
 import aiohttp
 import orjson
 
-from shards import point_reads, scatter, uniques, writes
+from shards import point_reads, scatter, uniques, vector_scatter, writes
 from shards.coalesce import GetCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
-from shards.merge import aggregate_docs, merge_aggregates, merge_hits, sort_key
+from shards.merge import aggregate_docs, merge_aggregates, sort_key
 from shards.protocol import (
     AggregateResult,
     CollectionDescriptor,
@@ -37,6 +37,7 @@ from shards.protocol import (
     UniqueClaim,
 )
 from shards.ring import Ring
+from shards.vector_scatter import SearchAnswer
 from shards.writes import Write, WriteOutcome
 
 log = logging.getLogger("shardgate.client")
@@ -241,9 +242,12 @@ class ClusterClient:
         k: int = 10,
         where: dict[str, Any] | None = None,
         min_score: float | None = None,
-    ) -> list[tuple[float, dict[str, Any]]]:
-        """(score, document) of the k best documents matching `where`, best first: each ring
-        range asks one live replica for its top k (as `query` at ONE), then they are merged."""
+        consistency: Consistency = DEFAULT_READ,
+        partial: bool = False,
+    ) -> SearchAnswer:
+        """The k best documents matching `where`, best first, as `need` replicas per range
+        have them (see `shards.vector_scatter`); `partial`: ranges with no live replica are
+        left out (and listed) instead of failing the search, at ONE."""
         specs = self._descriptor(collection).get("vectors", [])
         spec = next((s for s in specs if s["field"] == field), None)
         if spec is None:
@@ -256,8 +260,14 @@ class ClusterClient:
             "where": where,
             "min_score": min_score,
         }
-        answers = await scatter.scan_one(self, "/search", request)
-        return merge_hits(answers, k, similarity=spec["metric"] != "L2")
+        return await vector_scatter.search(
+            self,
+            request,
+            k=k,
+            similarity=spec["metric"] != "L2",
+            need=consistency.required(self.ring.replication),
+            partial=partial,
+        )
 
     async def rebuild_vectors(
         self, collection: str, field: str | None = None

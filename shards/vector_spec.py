@@ -53,6 +53,9 @@ class IndexDefaults:
     ef_search: int = HNSW_DEFAULTS["ef_search"]
     nlist: int = IVF_DEFAULTS["nlist"]
     nprobe: int = IVF_DEFAULTS["nprobe"]
+    # Not an index setting: searches that miss token ranges (no live replica) answer from the
+    # rest, saying so in the response's extensions, instead of failing (docs/vectors.md).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if self.index not in INDEX_KINDS:

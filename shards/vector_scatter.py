@@ -1,0 +1,181 @@
+"""Vector search over the ring: every live shard is asked for the top k of everything it
+holds, and the answers are merged into the global top k.
+
+Why every shard, for all it holds (not one replica per range, as `shards.scatter` scans do):
+a shard's FAISS index holds all of its ranges, so restricting it to some of them costs a mask
+and, for HNSW/IVF, a wider search, while its top k over all of them is a superset of what it
+would return for some. Any document of the global top k is in the top k of every shard that
+holds it, so the union of the answers holds the global top k; a document two replicas return
+is counted once (its newest version). The same fan-out gives failover for free: a shard that
+is down, or fails during the search, leaves its ranges covered by their other replicas, which
+were asked anyway.
+
+Consistency: a range is covered when `need` of its replicas answered (ONE: 1). A range with
+fewer is
+- at ONE: an error (`SHARD_UNAVAILABLE`), or, with `partial`, left out of the answer, which
+  says so (`SearchAnswer.missing`);
+- at QUORUM/ALL: `CONSISTENCY_NOT_MET`.
+At QUORUM/ALL every hit is checked against the other answering replicas of its range: one
+that did not return it is asked for its stored version, and a newer version there (a delete,
+an update that moved the vector or no longer matches `where`) drops the hit. The answer then
+holds only documents as the newest of `need` replicas has them, and may hold fewer than k when
+replicas disagree (a dropped hit is not replaced). Searches do not repair replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shards.errors import ConsistencyNotMet, ShardUnavailable
+from shards.ring import Ring, TokenRange
+
+if TYPE_CHECKING:
+    from shards.client import ClusterClient
+
+Hit = tuple[float, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SearchAnswer:
+    hits: list[Hit]  # best first
+    missing: list[TokenRange] = field(default_factory=list)  # ranges left out (partial)
+    unavailable: list[str] = field(default_factory=list)  # shards down or failed
+
+    @property
+    def coverage(self) -> float:
+        """Share of the token space the answer covers (1.0 unless partial)."""
+        return 1.0 - sum(r.hi - r.lo + 1 for r in self.missing) / 2**64
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the search needs of a ring, computed once per ring."""
+
+    ranges: list[TokenRange]
+    holdings: dict[str, list[tuple[int, int]]]  # shard -> every range it holds, merged
+
+
+_layouts: dict[int, tuple[Ring, _Layout]] = {}
+
+
+def layout(ring: Ring) -> _Layout:
+    found = _layouts.get(id(ring))
+    if found is not None and found[0] is ring:
+        return found[1]
+    ranges = ring.ranges()
+    holdings: dict[str, list[tuple[int, int]]] = {s: [] for s in ring.shards}
+    for r in ranges:
+        for s in r.replicas:
+            holdings[s].append((r.lo, r.hi))
+    merged = {s: _merge_adjacent(rs) for s, rs in holdings.items()}
+    result = _Layout(ranges, merged)
+    if len(_layouts) > 8:
+        _layouts.clear()
+    _layouts[id(ring)] = (ring, result)
+    return result
+
+
+async def search(
+    client: ClusterClient,
+    request: dict[str, Any],
+    *,
+    k: int,
+    similarity: bool,
+    need: int,
+    partial: bool,
+) -> SearchAnswer:
+    ring = client.ring
+    plan = layout(ring)
+    alive = client.alive()
+    asked = [s for s in ring.shards if alive[s]]
+    answers = await asyncio.gather(
+        *(
+            client.call(s, "POST", "/search", {**request, "ranges": plan.holdings[s], "meta": True})
+            for s in asked
+        ),
+        return_exceptions=True,
+    )
+    answered: dict[str, dict[str, Any]] = {}
+    for shard, answer in zip(asked, answers, strict=True):
+        if isinstance(answer, ShardUnavailable):
+            continue  # `call` marked it down; its ranges' other replicas were asked too
+        if isinstance(answer, BaseException):
+            raise answer
+        answered[shard] = answer
+    unavailable = [s for s in ring.shards if s not in answered]
+    short = [r for r in plan.ranges if sum(s in answered for s in r.replicas) < need]
+    if short:
+        if need > 1:
+            got = min(sum(s in answered for s in r.replicas) for r in short)
+            raise ConsistencyNotMet("read", need, got)
+        if not partial:
+            r = short[0]
+            raise ShardUnavailable(
+                f"no live replica for token range [{r.lo}, {r.hi}] (replicas {list(r.replicas)})"
+            )
+    best = _newest(answered)
+    if need > 1:
+        await _drop_superseded(client, request["collection"], ring, answered, best, need)
+    ordered = sorted(best.items(), key=lambda kv: (-kv[1][0] if similarity else kv[1][0], kv[0]))
+    hits = [(score, doc) for _, (score, _, doc) in ordered[:k]]
+    return SearchAnswer(hits, short, unavailable)
+
+
+def _newest(answered: dict[str, dict[str, Any]]) -> dict[str, tuple[float, tuple[Any, ...], Any]]:
+    """key -> (score, (version, origin, token), body): each key once, its newest version."""
+    best: dict[str, tuple[float, tuple[Any, ...], Any]] = {}
+    for answer in answered.values():
+        for (score, key), doc, meta in zip(
+            answer["hits"], answer["docs"], answer["meta"], strict=True
+        ):
+            found = best.get(key)
+            if found is None or tuple(meta[:2]) > tuple(found[1][:2]):
+                best[key] = (score, tuple(meta), doc)
+    return best
+
+
+async def _drop_superseded(
+    client: ClusterClient,
+    collection: str,
+    ring: Ring,
+    answered: dict[str, dict[str, Any]],
+    best: dict[str, tuple[float, tuple[Any, ...], Any]],
+    need: int,
+) -> None:
+    """Drop each hit that an answering replica of its range holds at a newer version."""
+    returned: dict[str, set[str]] = {}
+    for shard, answer in answered.items():
+        for _, key in answer["hits"]:
+            returned.setdefault(key, set()).add(shard)
+    lookups: dict[str, list[str]] = {}
+    for key, (_, meta, _) in best.items():
+        for s in ring.preference_list(meta[2]):
+            if s in answered and s not in returned[key]:
+                lookups.setdefault(s, []).append(key)
+    if not lookups:
+        return
+    stored = await client.gather_gets(collection, lookups)
+    for shard, keys in lookups.items():
+        docs = stored.get(shard)
+        if docs is None:  # failed since it answered the search: it no longer counts
+            raise ConsistencyNotMet("read", need, need - 1)
+        for key, doc in zip(keys, docs, strict=True):
+            if (
+                key in best
+                and doc is not None
+                and (doc["version"], doc["origin"]) > best[key][1][:2]
+            ):
+                del best[key]
+
+
+def _merge_adjacent(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
