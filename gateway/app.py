@@ -8,6 +8,7 @@ GET      /healthz                       200 once serving; shard states in the bo
 GET      /admin/services                registered services and their SDL
 POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
                                         409 breaking (with the report), 400 invalid
+POST     /admin/import/<collection>  NDJSON documents inserted in batches (gateway/bulk_import.py)
 POST     /admin/vectors/rebuild         {"collection": "users.User" or "User", "field": null}:
                                         rebuild vector indexes from SQLite on every live shard
 GET      /admin/status                  shards, ring ownership, document counts
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -33,6 +34,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.authentication import AdminOnly, Authenticator
+from gateway.bulk_import import (
+    ImportRefused,
+    ImportStopped,
+    check_documents,
+    import_documents,
+    parse_documents,
+    resolve_collection,
+)
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
@@ -64,6 +73,7 @@ class Served:
 
     graphql: Executable | None  # the federated supergraph
     subgraphs: Mapping[str, Executable]
+    stores: Mapping[str, CollectionStore] = field(default_factory=dict)  # by type name
 
 
 class StoreGateway:
@@ -164,7 +174,7 @@ class StoreGateway:
             for name, model in services.items()
         }
         graphql = self._federate(services, subgraphs, version) if services else None
-        self.served = Served(graphql, subgraphs)
+        self.served = Served(graphql, subgraphs, stores)
 
     def _federate(
         self,
@@ -346,6 +356,24 @@ def build_app(settings: GatewaySettings) -> Starlette:
         failed = any(isinstance(v, str) for v in shards.values())
         return _json({"collection": matches[0], "shards": shards}, 502 if failed else 200)
 
+    async def bulk_import(request: Request) -> Response:
+        try:
+            store = resolve_collection(request.path_params["collection"], gw.served.stores)
+        except LookupError as e:
+            return _json({"errors": [str(e)]}, 404)
+        body = await request.body()
+        if len(body) > settings.max_request_bytes:
+            return _json({"errors": [f"over {settings.max_request_bytes} bytes: split it"]}, 413)
+        schema = gw.served.subgraphs[store.service].schema
+        try:
+            docs = check_documents(schema, store, parse_documents(body))
+            inserted = await import_documents(store, docs)
+        except ImportRefused as e:
+            return _json({"errors": [str(e)], "inserted": 0}, 400)
+        except ImportStopped as e:
+            return _json({"errors": [e.reason], "inserted": e.inserted}, 409)
+        return _json({"collection": store.id, "inserted": inserted})
+
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
@@ -355,6 +383,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/admin/status", status),
         *trigger_routes(gw),
         Route("/admin/vectors/rebuild", rebuild_vectors, methods=["POST"]),
+        Route("/admin/import/{collection}", bulk_import, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    build_schema,
+)
 from strawberry.dataloader import DataLoader
 
 from schema.model import Collection, Field, ServiceSchema
@@ -115,6 +125,8 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             "max": {f: a["max"] for f, a in fields.items()},
         }
 
+    vector_names = {f.name for f in c.stored_fields if f.vector is not None}
+
     async def search(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         answer = await store.search(
             args["vector"],
@@ -123,6 +135,7 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             _filter(args.get("where")),
             args.get("minScore"),
             _consistency(args, DEFAULT_READ),
+            with_vectors=_selects(info, names.hit_field, vector_names),
         )
         if answer.missing:
             info.context.report_partial(info.path.as_list(), answer)
@@ -168,6 +181,24 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             field_name in root.fields
         ):  # no updates when nothing can be set, no search without vectors
             root.fields[field_name].resolve = _guard(fn)
+
+
+def _selects(info: GraphQLResolveInfo, child: str, fields: set[str]) -> bool:
+    """Whether the selection under `child` (the hit's document) names one of `fields`."""
+
+    def names(selection_set: SelectionSetNode | None) -> Iterator[str]:
+        for s in selection_set.selections if selection_set else ():
+            if isinstance(s, FieldNode):
+                yield s.name.value
+                if s.name.value == child:
+                    yield from (f"{child}.{n}" for n in names(s.selection_set))
+            elif isinstance(s, InlineFragmentNode):
+                yield from names(s.selection_set)
+            elif isinstance(s, FragmentSpreadNode) and s.name.value in info.fragments:
+                yield from names(info.fragments[s.name.value].selection_set)
+
+    wanted = {f"{child}.{f}" for f in fields}
+    return any(n in wanted for node in info.field_nodes for n in names(node.selection_set))
 
 
 def _bind_references(

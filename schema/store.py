@@ -146,9 +146,12 @@ class CollectionStore:
         where: Mapping[str, Any] | None,
         min_score: float | None,
         consistency: Consistency = Consistency.ONE,
+        *,
+        with_vectors: bool = True,
     ) -> SearchAnswer:
         """(score, document) of the k nearest documents matching `where`, best first, and
-        the token ranges left out of a partial answer."""
+        the token ranges left out of a partial answer. `with_vectors=False`: the documents
+        lack their vector fields (most of their bytes), for callers that do not show them."""
         c = self.collection
         if field is None:
             if len(self._vectors) != 1:
@@ -187,6 +190,7 @@ class CollectionStore:
             min_score=min_score,
             consistency=consistency,
             partial=self.limits.partial_search,
+            omit=() if with_vectors else [v.name for v in self._vectors],
         )
 
     # -- writes ----------------------------------------------------------------------------

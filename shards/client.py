@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 
 from shards import point_reads, scatter, uniques, vector_scatter, writes
-from shards.coalesce import GetCoalescer
+from shards.coalesce import GetCoalescer, SearchCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
@@ -82,6 +82,7 @@ class ClusterClient:
         self._descriptors: dict[str, CollectionDescriptor] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._gets = GetCoalescer(self.call)
+        self._searches = SearchCoalescer(self.call)
         # Called with a shard's id when it answers again after being down (after the
         # collection replay): features that push state to shards (triggers) re-push it.
         self.on_revival: list[Callable[[str], Awaitable[None]]] = []
@@ -105,6 +106,7 @@ class ClusterClient:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._gets.close()
+        await self._searches.close()
         if self._session:
             await self._session.close()
 
@@ -244,10 +246,12 @@ class ClusterClient:
         min_score: float | None = None,
         consistency: Consistency = DEFAULT_READ,
         partial: bool = False,
+        omit: Sequence[str] = (),
     ) -> SearchAnswer:
         """The k best documents matching `where`, best first, as `need` replicas per range
         have them (see `shards.vector_scatter`); `partial`: ranges with no live replica are
-        left out (and listed) instead of failing the search, at ONE."""
+        left out (and listed) instead of failing the search, at ONE. `omit`: top-level fields
+        the returned documents may lack (vectors nobody selected)."""
         specs = self._descriptor(collection).get("vectors", [])
         spec = next((s for s in specs if s["field"] == field), None)
         if spec is None:
@@ -259,6 +263,7 @@ class ClusterClient:
             "k": k,
             "where": where,
             "min_score": min_score,
+            "omit": list(omit),
         }
         return await vector_scatter.search(
             self,
@@ -347,6 +352,10 @@ class ClusterClient:
             else:
                 out[shard] = answer
         return out
+
+    async def search_shard(self, shard: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One shard's `POST /search` answer, sent with the other searches of this turn."""
+        return await self._searches.search(shard, request)
 
     def spawn(self, aw: Awaitable[Any]) -> None:
         async def run() -> None:

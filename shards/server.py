@@ -173,6 +173,7 @@ def build_shard(settings: ShardSettings) -> Starlette:
         Route("/query", post(_query), methods=["POST"]),
         Route("/aggregate", post(_aggregate), methods=["POST"]),
         Route("/search", post_vectors(_search), methods=["POST"]),
+        Route("/searches", post_vectors(_searches), methods=["POST"]),
         Route("/vectors/rebuild", post_vectors(_rebuild_vectors), methods=["POST"]),
         Route("/vectors/verify", verify_vectors, methods=["GET"]),
         Route("/unique/claim", post(_claim), methods=["POST"]),
@@ -192,6 +193,13 @@ async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:
 
 async def _search(vectors: ShardVectors, body: dict[str, Any]) -> Any:
     return await vectors.search(body)
+
+
+async def _searches(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    searches = body.get("searches")
+    if not isinstance(searches, list) or not all(isinstance(r, dict) for r in searches):
+        raise BadRequest("'searches' must be a list of search requests")
+    return {"answers": await vectors.search_many(searches)}
 
 
 async def _rebuild_vectors(vectors: ShardVectors, body: dict[str, Any]) -> Any:

@@ -93,7 +93,7 @@ async def search(
     asked = [s for s in ring.shards if alive[s]]
     answers = await asyncio.gather(
         *(
-            client.call(s, "POST", "/search", {**request, "ranges": plan.holdings[s], "meta": True})
+            client.search_shard(s, {**request, "ranges": plan.holdings[s], "meta": True})
             for s in asked
         ),
         return_exceptions=True,
@@ -106,7 +106,11 @@ async def search(
             raise answer
         answered[shard] = answer
     unavailable = [s for s in ring.shards if s not in answered]
-    short = [r for r in plan.ranges if sum(s in answered for s in r.replicas) < need]
+    short = (
+        []
+        if need == 1 and not unavailable  # every shard answered: every range is covered
+        else [r for r in plan.ranges if sum(s in answered for s in r.replicas) < need]
+    )
     if short:
         if need > 1:
             got = min(sum(s in answered for s in r.replicas) for r in short)

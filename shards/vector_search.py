@@ -37,6 +37,7 @@ class Search:
     ranges: list[tuple[int, int]] | None  # None: every token
     min_score: float | None
     meta: bool = False  # also [version, origin, token] per hit (QUORUM/ALL reads)
+    omit: tuple[str, ...] = ()  # top-level fields left out of the returned bodies (vectors)
 
 
 class FilterCache:
@@ -81,10 +82,14 @@ def run(
         hits = [(r, s) for r, s in hits if s >= search.min_score]
     if not hits:
         return {"hits": [], "docs": [], "meta": []} if search.meta else {"hits": [], "docs": []}
+    # Bodies without the fields the caller does not want: embeddings are most of a body.
+    body = "body"
+    if search.omit:
+        body = f"json_remove(body, {', '.join(repr(f'$.{f}') for f in search.omit)})"
     found = {
         row[0]: row[1:]
         for row in conn.execute(
-            f"SELECT id, key, body, version, origin, token FROM {table(search.collection)}"
+            f"SELECT id, key, {body}, version, origin, token FROM {table(search.collection)}"
             " WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
             (orjson.dumps([r for r, _ in hits]).decode(),),
         )

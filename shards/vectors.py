@@ -30,6 +30,7 @@ import faiss
 
 from shards import filters, vector_files, vector_search, vector_sync
 from shards.errors import BadRequest
+from shards.filters import FIELD_PATH
 from shards.storage import Change, ShardStorage
 from shards.vector_index import VectorIndex
 from shards.vector_spec import MAX_K, VectorFieldSpec, check_query, check_specs
@@ -115,6 +116,20 @@ class ShardVectors:
     async def search(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /search`: the best k live documents of the requested token ranges matching
         `where`, as {"hits": [[score, key], ...], "docs": [body, ...]} best first."""
+        return await self._run(self._search, self._checked(request))
+
+    async def search_many(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`POST /searches`: each search's answer, or {"error": {"message": ...}} for one
+        refused; all in one hop to the vector thread."""
+        checked: list[vector_search.Search | BadRequest] = []
+        for request in requests:
+            try:
+                checked.append(self._checked(request))
+            except BadRequest as e:
+                checked.append(e)
+        return await self._run(self._search_many, checked)
+
+    def _checked(self, request: Mapping[str, Any]) -> vector_search.Search:
         collection, field = _text(request, "collection"), _text(request, "field")
         spec = self._spec(collection, field)
         query = check_query(request.get("vector"), spec)
@@ -125,7 +140,12 @@ class ShardVectors:
         if min_score is not None and not isinstance(min_score, int | float):
             raise BadRequest("min_score must be a number or null")
         ranges = request.get("ranges")
-        search = vector_search.Search(
+        omit = request.get("omit") or []
+        if not isinstance(omit, list) or not all(
+            isinstance(f, str) and FIELD_PATH.fullmatch(f) and "." not in f for f in omit
+        ):
+            raise BadRequest("'omit' must be a list of top-level field names")
+        return vector_search.Search(
             collection,
             field,
             query,
@@ -134,8 +154,8 @@ class ShardVectors:
             None if ranges is None else filters.merge_ranges(ranges),
             min_score,
             meta=request.get("meta") is True,
+            omit=tuple(omit),
         )
-        return await self._run(self._search, search)
 
     async def rebuild(self, collection: str, field: str | None) -> dict[str, int]:
         """Rebuild from SQLite (and save) one field's index, or every one of the collection."""
@@ -165,8 +185,11 @@ class ShardVectors:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     def _on_commit(self, changes: Sequence[Change]) -> None:
-        # Queued now, before the writers are acknowledged (see the module docstring).
-        future: Future[None] = self._thread.submit(self._apply, list(changes))
+        # Queued now, before the writers are acknowledged (see the module docstring). Keys
+        # only, not bodies: applying re-reads rows, and a backlog (a bulk load into HNSW)
+        # must not hold every body in memory.
+        touched = [(c.seq, c.collection, c.key) for c in changes]
+        future: Future[None] = self._thread.submit(self._apply, touched)
         future.add_done_callback(_log_failure)
 
     def _connect(self) -> None:
@@ -185,17 +208,18 @@ class ShardVectors:
         assert self._db is not None
         return self._db
 
-    def _apply(self, changes: list[Change]) -> None:
+    def _apply(self, touched: list[tuple[int, str, str]]) -> None:
+        """(change-log position, collection, key) of each change of one commit, in order."""
         keys: dict[str, set[str]] = {}
-        for c in changes:
-            if c.collection in self._specs:
-                keys.setdefault(c.collection, set()).add(c.key)
-        for collection in {c.collection for c in changes}:
+        for _, collection, key in touched:
+            if collection in self._specs:
+                keys.setdefault(collection, set()).add(key)
+        for collection in {c for _, c, _ in touched}:
             self._filters.changed(collection)
         for collection, ks in keys.items():
             self._sync_keys(collection, ks)
-        if changes:
-            self._seq = max(self._seq, changes[-1].seq)
+        if touched:
+            self._seq = max(self._seq, touched[-1][0])
         if self._monotonic() - self._last_save >= self._save_seconds:
             self._save_dirty()
 
@@ -236,6 +260,19 @@ class ShardVectors:
         vector_sync.sync_keys(self._conn, collection, keys, [e.index for e in entries])
         for entry in entries:
             entry.dirty = True
+
+    def _search_many(
+        self, searches: list[vector_search.Search | BadRequest]
+    ) -> list[dict[str, Any]]:
+        out = []
+        for search in searches:
+            try:
+                if isinstance(search, BadRequest):
+                    raise search
+                out.append(self._search(search))
+            except BadRequest as e:
+                out.append({"error": {"message": str(e)}})
+        return out
 
     def _search(self, search: vector_search.Search) -> dict[str, Any]:
         entry = self._entries.get((search.collection, search.field))

@@ -107,6 +107,12 @@ def test_exact_top_k_equals_brute_force(
     same(search(cluster, q, 1000, where=broad), want)
     best = brute(docs, q, 1)[0][1]
     assert [k for k, _ in search(cluster, q, 10, min=best - 1e-6)] == [brute(docs, q, 1)[0][0]]
+    # Hits carry their vectors only when asked (through a fragment too): shards leave them
+    # out otherwise.
+    with_vectors = """query($v: [Float!]!) { searchUsers(vector: $v, k: 3) {
+      user { id ...V } } } fragment V on User { embedding }"""
+    for hit in cluster.graphql(with_vectors, {"v": q.tolist()})["searchUsers"]:
+        assert hit["user"]["embedding"] == pytest.approx(docs[hit["user"]["id"]][0].tolist())
 
 
 def test_updates_and_deletes_are_seen_at_once(cluster: Cluster) -> None:
@@ -358,12 +364,12 @@ def test_hnsw_recall_across_shards(cluster: Cluster) -> None:
 def test_bench_vectors_runs_and_reports_ratios() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "bench", "vectors", "--vectors", "500",
-         "--dimensions", "8", "--seconds", "0.3"],
+         "--dimensions", "8", "--clusters", "20", "--seconds", "0.3"],
         cwd=REPO, text=True, capture_output=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    for label in ("flat", "flat, ~10% filter", "HNSW", "HNSW, ~10% filter"):
+    summary = json.loads(done.stdout.strip().splitlines()[-2])
+    for label in ("flat", "flat, ~10% filter", "HNSW", "HNSW, ~10% filter", "IVF"):
         assert summary[label]["shardgate"]["queries"] > 0
         assert summary[label]["faiss"]["per_second"] > 0
     assert summary["flat"]["shardgate"]["recall"] == 1.0
