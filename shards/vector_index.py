@@ -207,63 +207,96 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         """The best k (row id, score) among live positions also in `allowed`, best first.
         Scores: cosine similarity, inner product, or Euclidean distance (L2)."""
-        q = self.prepare(query)
+        return self.search_many(self.prepare(query), k, allowed)[0]
+
+    def search_many(
+        self, queries: Floats, k: int, allowed: Mask | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """`search` for each row of `queries` (prepared), in one FAISS call where it can: a
+        flat index reads its vectors once for all of them (BLAS), not once per query."""
+        q = self.prepare(queries)
         mask = self.live if allowed is None else self.live & allowed
         count = int(mask.sum())
         k = min(k, count)
         if k <= 0:
-            return []
+            return [[] for _ in q]
         approximate = self.spec["index"] != "FLAT" and self.trained
         if approximate and count <= EXACT_BELOW:
-            return self._exact(q, k, np.flatnonzero(mask))
+            positions = np.flatnonzero(mask)
+            vectors = self._vectors(positions)
+            return [self._exact(q[i], k, positions, vectors) for i in range(len(q))]
         # A filter leaves fewer candidates in each list probed or graph node visited: probe
         # and explore in proportion, so about as many allowed vectors are looked at.
         widen = self.size / count
         nprobe = min(self.spec.get("nlist", 1), math.ceil(self.spec.get("nprobe", 1) * widen))
         ef = min(MAX_EF_SEARCH, math.ceil(max(self.spec.get("ef_search", 64), k) * widen))
-        while True:
-            if count == self.size:
-                scores, positions = self._search(q, k, None, nprobe, ef)
-            elif count < SELECTOR_BELOW * self.size:
-                bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap's bit order
-                selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
-                scores, positions = self._search(q, k, selector, nprobe, ef)
-            else:
-                scores, positions = self._over_fetch(q, k, mask, count, nprobe, ef)
+        fetch = k
+        selector = None
+        if count < SELECTOR_BELOW * self.size:
+            bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap's bit order
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
+        elif count < self.size:  # over-fetch, then keep the allowed
+            fetch = min(self.size, math.ceil(k * self.size / count * 1.25) + 8)
+        scores, found = self._search(q, fetch, selector, nprobe, ef)
+        out = []
+        for i in range(len(q)):
             hits = [
                 (int(self.rows[p]), self._score(s))
-                for s, p in zip(scores, positions, strict=True)
+                for s, p in zip(scores[i], found[i], strict=True)
                 if p >= 0 and mask[p]
             ]
-            if len(hits) >= k or not self.ivf or not self.trained or nprobe >= self.spec["nlist"]:
-                return hits[:k]
-            nprobe = min(self.spec["nlist"], nprobe * 2)  # too few in the lists probed
+            if len(hits) < k and self._can_widen(selector, fetch, nprobe):
+                hits = self._search_harder(q[i : i + 1], k, mask, selector, fetch, nprobe, ef)
+            out.append(hits[:k])
+        return out
 
-    def _exact(self, q: Floats, k: int, positions: Ints) -> list[tuple[int, float]]:
+    def _search_harder(
+        self,
+        q: Floats,
+        k: int,
+        mask: Mask,
+        selector: faiss.IDSelector | None,
+        fetch: int,
+        nprobe: int,
+        ef: int,
+    ) -> list[tuple[int, float]]:
+        """One query that found fewer than k allowed hits: fetch twice as many (over-fetch)
+        or probe twice as many lists (IVF), until k are found or there is no more to look at."""
+        while True:
+            if selector is None:
+                fetch = min(self.size, fetch * 2)
+            if self.ivf and self.trained:
+                nprobe = min(self.spec["nlist"], nprobe * 2)
+            scores, found = self._search(q, fetch, selector, nprobe, ef)
+            hits = [
+                (int(self.rows[p]), self._score(s))
+                for s, p in zip(scores[0], found[0], strict=True)
+                if p >= 0 and mask[p]
+            ]
+            if len(hits) >= k or not self._can_widen(selector, fetch, nprobe):
+                return hits
+
+    def _can_widen(self, selector: faiss.IDSelector | None, fetch: int, nprobe: int) -> bool:
+        more_fetch = selector is None and fetch < self.size
+        more_lists = self.ivf and self.trained and nprobe < self.spec["nlist"]
+        return more_fetch or more_lists
+
+    def _exact(
+        self, q: Floats, k: int, positions: Ints, vectors: Floats
+    ) -> list[tuple[int, float]]:
         """Brute force over a few positions (a selective filter on an approximate index)."""
-        vectors = self._vectors(positions)
         if self.similarity:
-            raw = vectors @ q[0]
+            raw = vectors @ q
             order = np.argsort(-raw, kind="stable")[:k]
         else:
-            raw = ((vectors - q[0]) ** 2).sum(axis=1)
+            raw = ((vectors - q) ** 2).sum(axis=1)
             order = np.argsort(raw, kind="stable")[:k]
         return [(int(self.rows[positions[i]]), self._score(raw[i])) for i in order]
-
-    def _over_fetch(
-        self, q: Floats, k: int, mask: Mask, count: int, nprobe: int, ef: int
-    ) -> tuple[npt.NDArray[np.float32], Ints]:
-        fetch = min(self.size, math.ceil(k * self.size / count * 1.25) + 8)
-        while True:
-            scores, positions = self._search(q, fetch, None, nprobe, ef)
-            found = positions[positions >= 0]
-            if int(mask[found].sum()) >= k or fetch >= self.size:
-                return scores, positions
-            fetch = min(self.size, fetch * 2)
 
     def _search(
         self, q: Floats, k: int, selector: faiss.IDSelector | None, nprobe: int, ef: int
     ) -> tuple[npt.NDArray[np.float32], Ints]:
+        """FAISS's (nq, k) scores and positions."""
         if self.spec["index"] == "HNSW":
             params: faiss.SearchParameters = faiss.SearchParametersHNSW()
             params.efSearch = max(ef, k)
@@ -275,7 +308,7 @@ class VectorIndex:
         if selector is not None:
             params.sel = selector
         scores, positions = self.index.search(q, k, params=params)
-        return scores[0], positions[0]
+        return scores, positions
 
     def _score(self, raw: float) -> float:
         return float(raw) if self.similarity else math.sqrt(max(float(raw), 0.0))

@@ -73,32 +73,60 @@ def run(
     conn: sqlite3.Connection, index: VectorIndex, search: Search, cache: FilterCache
 ) -> dict[str, Any]:
     """{"hits": [[score, key], ...], "docs": [body, ...]} best first (and "meta")."""
-    allowed = None if search.ranges is None else index.in_ranges(search.ranges)
-    if search.where is not filters.TRUE:
-        matching = index.of_rows(cache.ids(conn, search.collection, search.where))
+    return run_many(conn, index, [search], cache)[0]
+
+
+def same_filter(search: Search) -> tuple[Any, ...]:
+    """What searches must share to run as one FAISS call: all but the query and k."""
+    ranges = None if search.ranges is None else tuple(search.ranges)
+    return (search.collection, search.field, search.where, ranges, search.omit)
+
+
+def run_many(
+    conn: sqlite3.Connection, index: VectorIndex, searches: list[Search], cache: FilterCache
+) -> list[dict[str, Any]]:
+    """Searches of one index with the same filter (`same_filter`): the allowed positions are
+    worked out once, FAISS is called once for all the queries, SQLite once for all the hits."""
+    first = searches[0]
+    allowed = None if first.ranges is None else index.in_ranges(first.ranges)
+    if first.where is not filters.TRUE:
+        matching = index.of_rows(cache.ids(conn, first.collection, first.where))
         allowed = matching if allowed is None else allowed & matching
-    hits = index.search(search.query, search.k, allowed)
-    if search.min_score is not None:
-        hits = [(r, s) for r, s in hits if s >= search.min_score]
-    if not hits:
-        return {"hits": [], "docs": [], "meta": []} if search.meta else {"hits": [], "docs": []}
+    queries = np.asarray([s.query for s in searches], np.float32)
+    found = index.search_many(queries, max(s.k for s in searches), allowed)
+    per_search = []
+    for search, hits in zip(searches, found, strict=True):
+        hits = hits[: search.k]
+        if search.min_score is not None:
+            hits = [(r, s) for r, s in hits if s >= search.min_score]
+        per_search.append(hits)
+    rows = _rows(conn, first, {r for hits in per_search for r, _ in hits})
+    out = []
+    for search, hits in zip(searches, per_search, strict=True):
+        kept = [(rows[r], s) for r, s in hits if r in rows]
+        answer: dict[str, Any] = {
+            "hits": [[s, row[0]] for row, s in kept],
+            "docs": [orjson.Fragment(row[1]) for row, _ in kept],
+        }
+        if search.meta:
+            answer["meta"] = [[row[2], row[3], row[4]] for row, _ in kept]
+        out.append(answer)
+    return out
+
+
+def _rows(conn: sqlite3.Connection, search: Search, ids: set[int]) -> dict[int, tuple[Any, ...]]:
+    """Row id -> (key, body, version, origin, token) of the live rows among `ids`."""
+    if not ids:
+        return {}
     # Bodies without the fields the caller does not want: embeddings are most of a body.
     body = "body"
     if search.omit:
         body = f"json_remove(body, {', '.join(repr(f'$.{f}') for f in search.omit)})"
-    found = {
+    return {
         row[0]: row[1:]
         for row in conn.execute(
             f"SELECT id, key, {body}, version, origin, token FROM {table(search.collection)}"
             " WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
-            (orjson.dumps([r for r, _ in hits]).decode(),),
+            (orjson.dumps(sorted(ids)).decode(),),
         )
     }
-    kept = [(found[r], s) for r, s in hits if r in found]
-    answer: dict[str, Any] = {
-        "hits": [[s, row[0]] for row, s in kept],
-        "docs": [orjson.Fragment(row[1]) for row, _ in kept],
-    }
-    if search.meta:
-        answer["meta"] = [[row[2], row[3], row[4]] for row, _ in kept]
-    return answer
