@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -47,6 +48,8 @@ SERVICE = "vbench"
 IN_FLIGHT = 8
 IMPORT_BATCH = 500
 IMPORT_IN_FLIGHT = 3
+IMPORT_TRIES = 5
+STORE_TIMEOUT = 60.0
 QUERIES = 200
 K = 10
 GROUPS = 10  # `group == 3` keeps ~10%
@@ -124,6 +127,11 @@ def run_vector_bench(
     try:
         with tempfile.TemporaryDirectory(prefix="shardgate-bench-") as tmp, _interruptible():
             print(f"shardgate: starting {SHARDS} shards and a gateway in {tmp}...", flush=True)
+            # Shards busy inserting into HNSW answer writes slowly: a longer store timeout
+            # than the default 5 s, so a slow batch is not taken for a dead shard.
+            config = Path(tmp) / "shardgate.toml"
+            config.write_text(f"[store]\ntimeout = {STORE_TIMEOUT}\n")
+            os.environ["SHARDGATE_CONFIG"] = str(config)  # read by the processes started
             with running_cluster(Path(tmp) / "cluster") as cluster:
                 push_schema(f"{cluster.gateway}/admin/services/{SERVICE}", sdl(dimensions, vectors))
                 ours = _run_async(_measure(cluster, data, queries, truth, seconds))
@@ -264,12 +272,25 @@ async def _import(gateway: str, data: np.ndarray) -> None:
                 v = data[i].tolist()
                 doc = {"id": f"d{i}", "group": i % GROUPS, "flat": v, "hnsw": v, "ivf": v}
                 lines.append(orjson.dumps(doc))
-            async with session.post(url, data=b"\n".join(lines)) as resp:
-                if resp.status != 200:
-                    raise BenchError(f"import: HTTP {resp.status}: {(await resp.read())[:300]!r}")
+            await _import_batch(session, url, b"\n".join(lines))
 
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await asyncio.gather(*(worker(session) for _ in range(IMPORT_IN_FLIGHT)))
+
+
+async def _import_batch(session: aiohttp.ClientSession, url: str, body: bytes) -> None:
+    """One import request, tried again while shards are marked down (an overloaded shard
+    answers late and is taken for dead until its next health check)."""
+    for attempt in range(IMPORT_TRIES):
+        async with session.post(url, data=body) as resp:
+            status, answer = resp.status, await resp.read()
+        if status == 200:
+            return
+        if b"already exists" in answer and attempt:  # an earlier try went in after all
+            return
+        if status not in (409, 503) or attempt == IMPORT_TRIES - 1:
+            raise BenchError(f"import: HTTP {status}: {answer[:300]!r}")
+        await asyncio.sleep(2.0 * (attempt + 1))  # the health check revives the shard
 
 
 async def _wait_indexed(gateway: str, vectors: int) -> None:
