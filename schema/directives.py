@@ -7,7 +7,8 @@
     @unique  @index                          on a collection's scalar fields
     @vector(dimensions: Int!, metric: VectorMetric = COSINE, index: VectorIndex = FLAT,
             m: Int, efConstruction: Int, efSearch: Int,        (HNSW)
-            nlist: Int, nprobe: Int)                           (IVF)
+            nlist: Int, nprobe: Int,                           (IVF)
+            from: String, model: String)                       (computed from a text field)
     @reference(field: String!)               on a collection's fields of collection type
 
 Only the shape is checked here (known directive, known arguments, literal of the right kind);
@@ -71,6 +72,8 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
             Arg("efSearch", "Int"),
             Arg("nlist", "Int"),
             Arg("nprobe", "Int"),
+            Arg("from", "String"),
+            Arg("model", "String"),
         ),
     ),
     "reference": DirectiveSpec("field", (Arg("field", "String", True),)),
@@ -222,6 +225,8 @@ _EXAMPLES = {
     ("vector", "efSearch"): "@vector(dimensions: 384, index: HNSW, efSearch: 64)",
     ("vector", "nlist"): "@vector(dimensions: 384, index: IVF, nlist: 1024)",
     ("vector", "nprobe"): "@vector(dimensions: 384, index: IVF, nprobe: 32)",
+    ("vector", "from"): '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")',
+    ("vector", "model"): '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")',
     ("reference", "field"): '@reference(field: "userId")',
 }
 

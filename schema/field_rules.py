@@ -12,6 +12,7 @@ from typing import Literal
 
 from graphql.language import FieldDefinitionNode
 
+from schema import embeddings
 from schema.directives import Applied
 from schema.model import Reference, TypeKind, TypeRef, VectorIndexKind, VectorMetric, VectorSpec
 from schema.naming import lower_first
@@ -128,9 +129,51 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
                 "nprobe: 32) suit most data",
             )
         tuning[name] = value if isinstance(value, int) else None
-    if not ok:
+    source, model = _text_model(site, directive, dims)
+    if not ok or (source is None) != (model is None):
         return None
-    return VectorSpec(dims, metric, kind, **tuning)
+    return VectorSpec(dims, metric, kind, **tuning, source=source, model=model)
+
+
+def _text_model(site: FieldSite, directive: Applied, dims: int) -> tuple[str | None, str | None]:
+    """`from:` and `model:` of a vector computed from text, checked; (None, None) when the
+    vector is given by clients. Whether `from` names a text field is for `schema.checks`."""
+    source, name = directive.args.get("from"), directive.args.get("model")
+    if source is None and name is None:
+        return None, None
+    example = '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")'
+    if not isinstance(source, str):
+        site.problems.add(
+            directive.at("model"),
+            f"@vector(model:) on {site.where} needs from: the text field to embed",
+            f"add from, as in {example}",
+        )
+        return None, None
+    model = embeddings.model_named(name if isinstance(name, str) else "all-MiniLM-L6-v2")
+    if model is None:
+        site.problems.add(
+            directive.at("model"),
+            f"@vector(model:) {name!r} on {site.where} is not a known embedding model",
+            f"use one of {', '.join(repr(m) for m in embeddings.MODELS)}",
+        )
+        return None, None
+    if dims != model.dimensions:
+        site.problems.add(
+            directive.at("dimensions"),
+            f"{model.name} makes vectors of {model.dimensions} dimensions, {site.where} "
+            f"declares {dims}",
+            f"dimensions: {model.dimensions}",
+        )
+        return None, None
+    problem = embeddings.missing(model)
+    if problem:
+        site.problems.add(
+            directive.at("model"),
+            f"{site.where} is computed by {model.name}, which is not installed here: {problem}",
+            "install those on every gateway, or give the vectors yourself (remove from and model)",
+        )
+        return None, None
+    return source, model.name
 
 
 def reference(site: FieldSite, directive: Applied | None) -> Reference | None:

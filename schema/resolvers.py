@@ -129,13 +129,14 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
 
     async def search(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         answer = await store.search(
-            args["vector"],
+            args.get("vector"),
             args.get("field"),
             args.get("k", 10),
             _filter(args.get("where")),
             args.get("minScore"),
             _consistency(args, DEFAULT_READ),
             with_vectors=_selects(info, names.hit_field, vector_names),
+            text=args.get("text"),
         )
         if answer.missing:
             info.context.report_partial(info.path.as_list(), answer)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from schema.embeddings import ComputedVectors
 from schema.model import Collection, Field, TypeKind, VectorIndexKind, VectorMetric, collection_id
 from shards.client import ClusterClient
 from shards.consistency import Consistency
@@ -93,6 +94,7 @@ class CollectionStore:
         self.limits = limits
         self._unique = [f.name for f in collection.stored_fields if f.unique]
         self._vectors = [f for f in collection.stored_fields if f.vector is not None]
+        self._computed = ComputedVectors(collection)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -140,7 +142,7 @@ class CollectionStore:
 
     async def search(
         self,
-        vector: Sequence[float],
+        vector: Sequence[float] | None,
         field: str | None,
         k: int,
         where: Mapping[str, Any] | None,
@@ -148,6 +150,7 @@ class CollectionStore:
         consistency: Consistency = Consistency.ONE,
         *,
         with_vectors: bool = True,
+        text: str | None = None,
     ) -> SearchAnswer:
         """(score, document) of the k nearest documents matching `where`, best first, and
         the token ranges left out of a partial answer. `with_vectors=False`: the documents
@@ -166,6 +169,16 @@ class CollectionStore:
             f = found
         spec = f.vector
         assert spec is not None
+        if (vector is None) == (text is None):
+            raise StoreInputError("give either vector or text, not both and not neither")
+        if text is not None:
+            if f.name not in self._computed.fields:
+                raise StoreInputError(
+                    f"text searches need a vector computed from text; {c.name}.{f.name} has "
+                    "no @vector(from:, model:): give vector"
+                )
+            vector = await self._computed.query(f.name, text)
+        assert vector is not None
         if len(vector) != spec.dimensions:
             raise StoreInputError(
                 f"vector has {len(vector)} dimensions; {c.name}.{f.name} has {spec.dimensions}"
@@ -196,7 +209,9 @@ class CollectionStore:
     # -- writes ----------------------------------------------------------------------------
 
     async def insert(self, objects: Sequence[Doc], consistency: Consistency) -> list[Doc]:
-        docs = [self._checked(dict(o)) for o in objects]
+        docs = [dict(o) for o in objects]
+        await self._computed.fill(docs)
+        docs = [self._checked(d) for d in docs]
         seen: set[str] = set()
         for d in docs:
             key = self.key_of(d)
@@ -232,7 +247,9 @@ class CollectionStore:
         return docs
 
     async def upsert(self, obj: Doc, consistency: Consistency) -> Doc:
-        doc = self._checked(dict(obj))
+        doc = dict(obj)
+        await self._computed.fill([doc])
+        doc = self._checked(doc)
         key = self.key_of(doc)
         found = await self.client.get(
             self.id, [key], placements=[self.placement_of(doc)], consistency=consistency
@@ -246,7 +263,9 @@ class CollectionStore:
         before = await self.get(key, consistency)
         if before is None:
             return None
-        after = self._checked({**before, **changes}, before)
+        after = {**before, **changes}
+        await self._computed.fill([after], [before])
+        after = self._checked(after, before)
         await self._replace([(before, after)], consistency)
         return after
 
@@ -256,7 +275,10 @@ class CollectionStore:
         befores = await self.find(where, consistency=consistency)
         if not befores:
             return 0
-        await self._replace([(b, self._checked({**b, **changes}, b)) for b in befores], consistency)
+        afters = [{**b, **changes} for b in befores]
+        await self._computed.fill(afters, list(befores))
+        pairs = [(b, self._checked(a, b)) for b, a in zip(befores, afters, strict=True)]
+        await self._replace(pairs, consistency)
         return len(befores)
 
     async def delete(self, key: str, consistency: Consistency) -> Doc | None:
