@@ -345,6 +345,7 @@ class ShardVectors:
                 "metric": e.index.spec["metric"],
                 "vectors": e.index.live_count,
                 "positions": e.index.size,
+                "trained": e.index.trained,  # False: an IVF index still searched flat
                 "loaded": e.source,
             }
             for (c, f), e in self._entries.items()

@@ -212,3 +212,37 @@ async def test_rebuild_and_new_vector_fields(shard: Shard) -> None:
         {"collection": "s.Item", "field": "w", "vector": [0.0, 0.0], "k": 1}
     )
     assert answer["hits"] == [[pytest.approx(1.0), "x"]]
+
+
+async def test_an_ivf_index_trains_on_its_shard_and_survives_a_restart(tmp_path: Path) -> None:
+    ivf = {**ITEMS, "name": "s.Item"}
+    ivf["vectors"] = [{"field": "v", "dimensions": D, "metric": "L2", "index": "IVF",
+                       "nlist": 4, "nprobe": 4}]  # fmt: skip
+    storage = await ShardStorage.open(tmp_path / "store.db")
+    await storage.ensure_collections([ivf])
+    vectors = await ShardVectors.open(storage, tmp_path / "store.db", tmp_path / "vectors")
+    shard = Shard(storage, vectors)
+    rng = np.random.default_rng(3)
+    points = {f"k{i}": rng.normal(size=D).tolist() for i in range(200)}
+    try:
+        for key, v in list(points.items())[:100]:
+            await shard.put(key, v)
+        assert (await vectors.stats())["s.Item@v"]["trained"] is False  # 100 < 39 x 4
+        for key, v in list(points.items())[100:]:
+            await shard.put(key, v)
+        assert (await vectors.stats())["s.Item@v"]["trained"] is True
+        q = rng.normal(size=D)
+        want = sorted(points, key=lambda k: float(((np.array(points[k]) - q) ** 2).sum()))[:10]
+        assert [k for k, _ in await shard.search(q.tolist(), 10)] == want  # nprobe = nlist
+    finally:
+        await vectors.close()
+        await storage.close()
+    storage = await ShardStorage.open(tmp_path / "store.db")
+    vectors = await ShardVectors.open(storage, tmp_path / "store.db", tmp_path / "vectors")
+    try:
+        stats = (await vectors.stats())["s.Item@v"]
+        assert (stats["trained"], stats["loaded"], stats["vectors"]) == (True, "file", 200)
+        assert [k for k, _ in await Shard(storage, vectors).search(q.tolist(), 10)] == want
+    finally:
+        await vectors.close()
+        await storage.close()
