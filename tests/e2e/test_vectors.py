@@ -361,6 +361,41 @@ def test_hnsw_recall_across_shards(cluster: Cluster) -> None:
     assert "L2, whose scores are distances" in errors[0]["message"]
 
 
+def test_shardgate_import_loads_vectors_and_stops_at_a_bad_one(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(17)
+    vectors = clustered(rng, 30)
+    lines = [
+        json.dumps({"id": f"m{i}", "email": f"m{i}@x.io", "role": "MEMBER", "createdAt": "t",
+                    "embedding": v.tolist()})
+        for i, v in enumerate(vectors)
+    ]  # fmt: skip
+    good = tmp_path / "users.ndjson"
+    good.write_text("\n".join(lines) + "\n")
+
+    def shardgate_import(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "import", "User", str(path), "--batch", "7",
+             "--gateway", cluster.url],
+            cwd=REPO, text=True, capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    done = shardgate_import(good)
+    assert done.returncode == 0, done.stderr
+    assert "30 documents inserted into users.User" in done.stdout
+    docs = {f"m{i}": (v, "MEMBER") for i, v in enumerate(vectors)}
+    q = clustered(rng, 1)[0]
+    same(search(cluster, q, 5, where={"email": {"_like": "m%"}}), brute(docs, q, 5))
+    bad = tmp_path / "bad.ndjson"
+    short = {"id": "n1", "email": "n1@x.io", "role": "MEMBER", "createdAt": "t",
+             "embedding": [1.0, 2.0]}  # fmt: skip
+    bad.write_text(json.dumps(short) + "\n")
+    done = shardgate_import(bad)
+    assert done.returncode == 1
+    assert "document 1: User.embedding needs 8 numbers, got 2" in done.stderr, done.stderr
+
+
 def test_bench_vectors_runs_and_reports_ratios() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "bench", "vectors", "--vectors", "500",

@@ -151,6 +151,29 @@ async def test_bad_searches_are_refused(
         )
 
 
+async def test_a_batch_of_searches_answers_each_and_refuses_one_alone(shard: Shard) -> None:
+    rng = np.random.default_rng(4)
+    for i in range(40):
+        await shard.put(f"b{i}", rng.normal(size=D).tolist(), group=i % 2)
+    queries = rng.normal(size=(3, D)).tolist()
+    base = {"collection": "s.Item", "field": "v", "where": {"group": {"_eq": 1}}}
+    batch = [
+        {**base, "vector": queries[0], "k": 3},
+        {**base, "vector": queries[1], "k": 5, "omit": ["v"]},
+        {**base, "vector": [1.0], "k": 3},  # wrong dimensions: refused alone
+        {**base, "vector": queries[2], "k": 2, "where": None, "meta": True},
+    ]
+    answers = orjson.loads(orjson.dumps(await shard.vectors.search_many(batch)))
+    assert "vector has 1 dimensions" in answers[2]["error"]["message"]
+    for request, answer in zip(batch, answers, strict=True):
+        if "error" in answer:
+            continue
+        alone = await shard.search(request["vector"], request["k"], where=request["where"])
+        assert [key for _, key in answer["hits"]] == [key for key, _ in alone]
+        assert ("v" in answer["docs"][0]) == ("omit" not in request)
+    assert [len(m) for m in answers[3]["meta"]] == [3, 3]  # version, origin, token
+
+
 async def test_files_are_caught_up_from_the_change_log(tmp_path: Path) -> None:
     shard = await open_shard(tmp_path)
     for i in range(30):
