@@ -108,7 +108,8 @@ def run_vector_bench(
             "use --vectors >= 100, --dimensions >= 2, --clusters >= 1 and --seconds > 0"
         )
     started = time.perf_counter()
-    data, queries = _mixture(vectors, dimensions, clusters)
+    sent, sent_queries = _mixture(vectors, dimensions, clusters)
+    data, queries = _unit(sent), _unit(sent_queries)
     keep = np.arange(vectors) % GROUPS == 3
     truth = {f: _exact(data, queries, keep if f else None) for f in (False, True)}
     # One OpenMP thread, as each shard runs FAISS: with the default pool a single query on a
@@ -134,7 +135,7 @@ def run_vector_bench(
             os.environ["SHARDGATE_CONFIG"] = str(config)  # read by the processes started
             with running_cluster(Path(tmp) / "cluster") as cluster:
                 push_schema(f"{cluster.gateway}/admin/services/{SERVICE}", sdl(dimensions, vectors))
-                ours = _run_async(_measure(cluster, data, queries, truth, seconds))
+                ours = _run_async(_measure(cluster, sent, sent_queries, truth, seconds))
     except BenchError as e:
         raise SystemExit(f"shardgate bench vectors: {e}") from None
     _report(vectors, dimensions, clusters, ours, raw)
@@ -143,14 +144,19 @@ def run_vector_bench(
 
 
 def _mixture(n: int, d: int, clusters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors as sent to shardgate (unit length, rounded to 5 decimals: short JSON) and
+    queries; `_unit` of them is what shardgate's COSINE indexes hold, and raw FAISS gets."""
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(clusters, d)).astype(np.float32) * 4
     x = centres[rng.integers(0, clusters, n + QUERIES)]
     x += rng.standard_normal(size=x.shape, dtype=np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)  # COSINE
-    x = np.round(x, 5)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)  # what FAISS sees after shardgate's normalising
-    return x[:n], x[n:]
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rounded = np.round(x.astype(np.float64), 5)  # float64: tolist() gives 0.12345, not 0.1234500035
+    return rounded[:n], rounded[n:]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x / np.linalg.norm(x, axis=1, keepdims=True), np.float32)
 
 
 def _exact(data: np.ndarray, queries: np.ndarray, keep: np.ndarray | None) -> list[set[int]]:
