@@ -83,6 +83,7 @@ class ClusterClient:
         self._background: set[asyncio.Task[Any]] = set()
         self._gets = GetCoalescer(self.call)
         self._searches = SearchCoalescer(self.call)
+        self._layout: tuple[Ring, vector_scatter.Layout] | None = None
         # Called with a shard's id when it answers again after being down (after the
         # collection replay): features that push state to shards (triggers) re-push it.
         self.on_revival: list[Callable[[str], Awaitable[None]]] = []
@@ -248,31 +249,16 @@ class ClusterClient:
         partial: bool = False,
         omit: Sequence[str] = (),
     ) -> SearchAnswer:
-        """The k best documents matching `where`, best first, as `need` replicas per range
-        have them (see `shards.vector_scatter`); `partial`: ranges with no live replica are
-        left out (and listed) instead of failing the search, at ONE. `omit`: top-level fields
-        the returned documents may lack (vectors nobody selected)."""
+        """The k best documents matching `where`, best first (`shards.vector_scatter`)."""
         specs = self._descriptor(collection).get("vectors", [])
         spec = next((s for s in specs if s["field"] == field), None)
         if spec is None:
             raise BadRequest(f"{collection}.{field} is not a vector field")
-        request = {
-            "collection": collection,
-            "field": field,
-            "vector": list(vector),
-            "k": k,
-            "where": where,
-            "min_score": min_score,
-            "omit": list(omit),
-        }
-        return await vector_scatter.search(
-            self,
-            request,
-            k=k,
-            similarity=spec["metric"] != "L2",
-            need=consistency.required(self.ring.replication),
-            partial=partial,
-        )
+        request = {"collection": collection, "field": field, "vector": list(vector), "k": k,
+                   "where": where, "min_score": min_score, "omit": list(omit)}  # fmt: skip
+        need = consistency.required(self.ring.replication)
+        similarity = spec["metric"] != "L2"
+        return await vector_scatter.search(self, request, k, similarity, need, partial)
 
     async def rebuild_vectors(
         self, collection: str, field: str | None = None
@@ -352,6 +338,12 @@ class ClusterClient:
             else:
                 out[shard] = answer
         return out
+
+    def search_layout(self) -> vector_scatter.Layout:
+        """Every shard's ranges, for searches; computed once per ring."""
+        if self._layout is None or self._layout[0] is not self.ring:
+            self._layout = (self.ring, vector_scatter.layout(self.ring))
+        return self._layout[1]
 
     async def search_shard(self, shard: str, request: dict[str, Any]) -> dict[str, Any]:
         """One shard's `POST /search` answer, sent with the other searches of this turn."""
