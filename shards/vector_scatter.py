@@ -96,6 +96,8 @@ async def search(
         if isinstance(answer, BaseException):
             raise answer
         answered[shard] = answer
+    if not answered:  # a partial answer of nothing would only hide the outage
+        raise ShardUnavailable("no shard is reachable")
     unavailable = [s for s in ring.shards if s not in answered]
     short = (
         []
