@@ -21,6 +21,7 @@ from auth.tokens import Claims, verify
 
 ROLE_HEADER = "x-shardgate-role"
 ADMIN_SECRET_HEADER = "x-shardgate-admin-secret"
+VARIABLE_HEADER_PREFIX = "x-shardgate-"
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -49,9 +50,9 @@ async def session_from_request(
             raise Unauthenticated(
                 "invalid admin secret", f"check the {ADMIN_SECRET_HEADER} header value"
             )
-        return _admin(settings, requested)
+        return _admin(settings, requested, h)
     if settings.open_mode:
-        return _admin(settings, requested)
+        return _admin(settings, requested, h)
 
     token = _token(h, cookies or {}, settings)
     if token is None:
@@ -93,10 +94,18 @@ def session_from_claims(claims: Claims, settings: AuthSettings, requested: str |
     )
 
 
-def _admin(settings: AuthSettings, requested: str | None) -> Session:
-    # The admin may act as any role (to try permissions out); it stays flagged as admin.
+def _admin(settings: AuthSettings, requested: str | None, h: Mapping[str, str]) -> Session:
+    # The admin may act as any role (to try permissions out), with session variables from
+    # X-Shardgate-* headers, as Hasura's admin does; it stays flagged as admin.
     role = requested or settings.admin_role
-    return Session(None, role, (role,), is_admin=True)
+    variables = {
+        name.removeprefix(VARIABLE_HEADER_PREFIX): value
+        for name, value in h.items()
+        if name.startswith(VARIABLE_HEADER_PREFIX)
+        and name not in (ROLE_HEADER, ADMIN_SECRET_HEADER)
+    }
+    subject = variables.get("user-id")
+    return Session(subject, role, (role,), MappingProxyType(variables), is_admin=True)
 
 
 def _token(h: Mapping[str, str], cookies: Mapping[str, str], settings: AuthSettings) -> str | None:

@@ -26,36 +26,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.authentication import AdminOnly, Authenticator
-from gateway.bulk_import import (
-    ImportRefused,
-    ImportStopped,
-    check_documents,
-    import_documents,
-    parse_documents,
-    resolve_collection,
-)
+from auth.permissions import Permissions
+from auth.rate_limits import RateLimiter
+from auth.session import Session
+from gateway.authentication import AdminOnly, Authenticator, is_admin
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
+from gateway.role_views import RoleViews
 from gateway.settings import GatewaySettings
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.telemetry import (
+    TracedDocumentCache,
+    server_middleware,
+    traced_authenticate,
+    traced_executable,
+)
 from gateway.trigger_admin import trigger_routes
 from gateway.triggers import TriggerRegistry
+from gateway.vector_admin import vector_routes
 from schema.composition import compose
 from schema.errors import SchemaError, SchemaErrors
 from schema.model import ServiceSchema
 from schema.registry import Registry
-from schema.resolvers import StoreContext, build_subgraph_schema
 from schema.store import CollectionStore, StoreLimits
 from schema.subgraph import subgraph_sdl
 from schema.subgraph_reader import Subgraph, read_subgraph
@@ -63,6 +64,7 @@ from shards.client import ClusterClient
 from shards.errors import ShardError
 from shards.ring import Ring
 from shards.ring_identity import RingMismatch, check_ring
+from shards.telemetry import Tracing
 
 log = logging.getLogger("shardgate.gateway")
 
@@ -73,15 +75,28 @@ class Served:
 
     graphql: Executable | None  # the federated supergraph
     subgraphs: Mapping[str, Executable]
+    views: RoleViews | None = None  # what each role sees of them
     stores: Mapping[str, CollectionStore] = field(default_factory=dict)  # by type name
+
+    def graphql_for(self, session: Session | None, permissions: Permissions) -> Executable | None:
+        if self.views is None or permissions.unrestricted(session):
+            return self.graphql
+        assert session is not None
+        return self.views.graphql(session.role)
+
+    def subgraph_for(self, name: str, session: Session | None) -> Executable | None:
+        if self.views is None:
+            return self.subgraphs.get(name)
+        return self.views.subgraph_for(name, session)
 
 
 class StoreGateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, tracing: Tracing | None = None) -> None:
         store = settings.store
         ring = Ring.build(store.shards, vnodes=store.vnodes, replication=store.replication)
         self.settings = settings
-        self.client = ClusterClient(ring, store.shards, timeout=store.timeout)
+        self.tracing = tracing or Tracing.off()
+        self.client = ClusterClient(ring, store.shards, timeout=store.timeout, tracing=self.tracing)
         self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
@@ -91,7 +106,10 @@ class StoreGateway:
         self.served = Served(None, {})
         self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(
-            settings.subgraphs, timeout=store.timeout * 6, timeouts=settings.subgraph_timeouts
+            settings.subgraphs,
+            timeout=store.timeout * 6,
+            timeouts=settings.subgraph_timeouts,
+            tracing=self.tracing,
         )
         self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()
@@ -99,6 +117,8 @@ class StoreGateway:
 
     async def start(self) -> None:
         await self.auth.start()
+        for line in self.settings.permissions.startup_warnings(self.settings.auth.open_mode):
+            log.warning("%s", line)
         await self.client.start()
 
     async def load(self, retry_every: float = 1.0) -> None:
@@ -162,43 +182,52 @@ class StoreGateway:
             for s in services.values()
             for c in s.collections
         }
-
-        def executable(schema: GraphQLSchema, name: str) -> Executable:
-            return Executable(schema, f"{name}@{version}", lambda _request: StoreContext(stores))
-
-        subgraphs = {
-            name: executable(
-                build_subgraph_schema(model, {c.name: stores[c.name] for c in model.collections}),
-                name,
+        permissions = self.settings.permissions
+        views = RoleViews(
+            version,
+            services,
+            stores,
+            permissions,
+            self._subgraph_url,
+            list(self.external.values()),
+            wrap=lambda served: traced_executable(served, self.tracing),
+        )
+        for problem in permissions.check_service_roles(views.owners):
+            log.error("%s", problem)
+        subgraphs = views.full
+        local = LocalSubgraphs(list(subgraphs), views.subgraph_for)
+        federation = views.federation = self._federate(services, local) if services else None
+        graphql = (
+            Executable(
+                federation.api, f"supergraph@{version}", lambda _session: None, run=federation.run
             )
-            for name, model in services.items()
-        }
-        graphql = self._federate(services, subgraphs, version) if services else None
-        self.served = Served(graphql, subgraphs, stores)
+            if federation is not None
+            else self.served.graphql
+        )
+        self.served = Served(graphql, subgraphs, views, stores)
+        if permissions.enforced:  # off the event loop: composing a role's view takes ~0.1 s
+            roles = {*permissions.roles, *services}
+            asyncio.get_running_loop().run_in_executor(None, views.prewarm, sorted(roles))
+
+    def _subgraph_url(self, name: str) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}/subgraphs/{name}/graphql"
 
     def _federate(
-        self,
-        services: Mapping[str, ServiceSchema],
-        subgraphs: Mapping[str, Executable],
-        version: int,
-    ) -> Executable | None:
+        self, services: Mapping[str, ServiceSchema], local: LocalSubgraphs
+    ) -> Federation | None:
         """The supergraph of the store services and the external subgraphs, composed here;
-        store subgraphs run in process, external ones over HTTP."""
-        base = f"http://{self.settings.host}:{self.settings.port}/subgraphs"
+        store subgraphs run in process, the others over HTTP. None if it does not compose."""
         parts = [
-            read_subgraph(name, f"{base}/{name}/graphql", subgraph_sdl(model))
+            read_subgraph(name, self._subgraph_url(name), subgraph_sdl(model))
             for name, model in services.items()
         ]
         try:
             supergraph = load_supergraph(compose([*parts, *self.external.values()]))
         except (SchemaErrors, GatewayError) as e:
             log.error("the supergraph did not compose; still serving the previous one:\n%s", e)
-            return self.served.graphql
-        routed = RoutedSubgraphs(LocalSubgraphs(subgraphs), self.http)
-        federation = Federation(supergraph, routed)
-        return Executable(
-            federation.api, f"supergraph@{version}", lambda _request: None, run=federation.run
-        )
+            return None
+        routed = RoutedSubgraphs(local, self.http)
+        return Federation(supergraph, routed, tracing=self.tracing)
 
     async def load_external(self) -> bool:
         """Read the external subgraphs' SDL; True when all are known (retried until then)."""
@@ -214,12 +243,17 @@ class StoreGateway:
         return len(self.external) == len(self.settings.subgraphs)
 
 
-def build_app(settings: GatewaySettings) -> Starlette:
-    gw = StoreGateway(settings)
+def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`)."""
+    traces = tracing or Tracing.start(settings.telemetry)
+    gw = StoreGateway(settings, traces)
+    rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await gw.start()
+        if rate_limits.active:
+            log.info("%s", settings.rate_limits.describe())
         loading = asyncio.create_task(gw.follow_registry())
         try:
             yield
@@ -228,16 +262,32 @@ def build_app(settings: GatewaySettings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await loading
             await gw.close()
+            await rate_limits.close()
+            await asyncio.to_thread(traces.shutdown)
 
     options = {
         "graphiql": settings.graphiql,
         "max_body": settings.max_request_bytes,
-        "authenticate": gw.auth.session,
+        "authenticate": traced_authenticate(traces, gw.auth.session),
         "limits": settings.limits,
+        "rate_limits": rate_limits,
+        "csrf": settings.csrf,
     }
-    graphql = GraphQLEndpoint(lambda _request: gw.served.graphql, **options)  # type: ignore[arg-type]
+    permissions = settings.permissions
+
+    def cache() -> TracedDocumentCache | None:
+        if not traces.enabled:
+            return None
+        return TracedDocumentCache(traces, max_tokens=settings.limits.max_tokens)
+
+    graphql = GraphQLEndpoint(
+        lambda request: gw.served.graphql_for(_session(request), permissions),
+        cache=cache(),
+        **options,  # type: ignore[arg-type]
+    )
     subgraph = GraphQLEndpoint(
-        lambda request: gw.served.subgraphs.get(request.path_params["service"]),
+        lambda request: gw.served.subgraph_for(request.path_params["service"], _session(request)),
+        cache=cache(),
         **options,  # type: ignore[arg-type]
     )
 
@@ -259,13 +309,18 @@ def build_app(settings: GatewaySettings) -> Starlette:
         return await subgraph.handle(request)
 
     async def healthz(request: Request) -> Response:
+        # Addresses and errors are for operators: the admin (or open mode) sees them.
+        detailed = await is_admin(gw.auth, request)
         states = {
             s: {"url": st.url, "alive": st.alive, "error": st.error}
+            if detailed
+            else {"alive": st.alive}
             for s, st in gw.client.states.items()
         }
         ready = gw.ready.is_set()
         if gw.fatal is not None:
-            return _json({"status": "refused", "error": gw.fatal}, 503)
+            error = gw.fatal if detailed else "misconfigured: see the gateway's log"
+            return _json({"status": "refused", "error": error}, 503)
         body = {
             "status": "ok" if ready else "starting",
             "shards": states,
@@ -335,45 +390,6 @@ def build_app(settings: GatewaySettings) -> Starlette:
             }
         )
 
-    async def rebuild_vectors(request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-            name, field = body["collection"], body.get("field")
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return _json({"errors": ['send {"collection": "users.User", "field": null}']}, 400)
-        known = {
-            f"{s.service}.{c.name}": c for s in gw.registry.services.values() for c in s.collections
-        }
-        matches = [cid for cid, c in known.items() if name in (cid, c.name)]
-        if len(matches) != 1:
-            return _json(
-                {"errors": [f"no single collection {name!r}; known: {sorted(known)}"]}, 404
-            )
-        try:
-            shards = await gw.client.rebuild_vectors(matches[0], field)
-        except ShardError as e:
-            return _json({"errors": [str(e)]}, 400)
-        failed = any(isinstance(v, str) for v in shards.values())
-        return _json({"collection": matches[0], "shards": shards}, 502 if failed else 200)
-
-    async def bulk_import(request: Request) -> Response:
-        try:
-            store = resolve_collection(request.path_params["collection"], gw.served.stores)
-        except LookupError as e:
-            return _json({"errors": [str(e)]}, 404)
-        body = await request.body()
-        if len(body) > settings.max_request_bytes:
-            return _json({"errors": [f"over {settings.max_request_bytes} bytes: split it"]}, 413)
-        schema = gw.served.subgraphs[store.service].schema
-        try:
-            docs = check_documents(schema, store, parse_documents(body))
-            inserted = await import_documents(store, docs)
-        except ImportRefused as e:
-            return _json({"errors": [str(e)], "inserted": 0}, 400)
-        except ImportStopped as e:
-            return _json({"errors": [e.reason], "inserted": e.inserted}, 409)
-        return _json({"collection": store.id, "inserted": inserted})
-
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
@@ -382,16 +398,22 @@ def build_app(settings: GatewaySettings) -> Starlette:
         Route("/admin/services/{service}", push_service, methods=["POST"]),
         Route("/admin/status", status),
         *trigger_routes(gw),
-        Route("/admin/vectors/rebuild", rebuild_vectors, methods=["POST"]),
-        Route("/admin/import/{collection}", bulk_import, methods=["POST"]),
+        *vector_routes(gw, settings.max_request_bytes),
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AdminOnly, authenticator=lambda: gw.auth)],
+        middleware=[
+            *server_middleware(traces),
+            Middleware(AdminOnly, authenticator=lambda: gw.auth),
+        ],
     )
     app.state.gateway = gw
     return app
+
+
+def _session(request: Request) -> Session | None:
+    return getattr(request.state, "session", None)
 
 
 def _json(body: object, status: int = 200) -> Response:

@@ -49,6 +49,14 @@ class Authenticator:
         return found
 
 
+async def is_admin(authenticator: Authenticator, request: Request) -> bool:
+    """Whether this request comes from the admin (for details only operators should see)."""
+    try:
+        return (await authenticator.session(request)).is_admin
+    except AuthError:
+        return False
+
+
 def auth_error_response(error: AuthError, media_type: str = "application/json") -> Response:
     body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
     headers = {"www-authenticate": "Bearer"} if error.status == 401 else None

@@ -5,7 +5,7 @@ shardgate shard    --id ID --port P --data DIR
 shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway over shards)
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
-shardgate bench    store [--documents N] | gateway
+shardgate bench    store [--documents N] | gateway | safety
                    | vectors [--vectors N] [--dimensions D] [--clusters C]
 shardgate vectors  rebuild COLLECTION [--field F] [--gateway URL]
 shardgate import   COLLECTION FILE.ndjson [--batch N] [--gateway URL]
@@ -143,12 +143,23 @@ def _parser() -> argparse.ArgumentParser:
     vectors.set_defaults(run=_vectors)
 
     bench = sub.add_parser("bench", help="benchmarks against baselines measured in the same run")
-    bench.add_argument("target", choices=["store", "gateway", "vectors"])
+    bench.add_argument("target", choices=["store", "gateway", "vectors", "safety"])
     bench.add_argument("--documents", type=int, default=20_000, help="store: documents")
     bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
     bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
     bench.add_argument("--clusters", type=int, default=100, help="vectors: mixture components")
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
+    bench.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="gateway, store: telemetry off (the baseline) next to on, exporting over OTLP",
+    )
+    bench.add_argument(
+        "--sample-ratio",
+        type=float,
+        default=1.0,
+        help="with --telemetry: the share of requests traced (default 1)",
+    )
     bench.set_defaults(run=_bench)
 
     from gateway import import_cli, trigger_cli
@@ -179,6 +190,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         data=c.data if args.data is None else args.data,
         services=g.services if args.services is None else args.services,
         durability=c.durability if args.durability is None else args.durability,
+        telemetry=g.telemetry,
     )
 
 
@@ -195,6 +207,7 @@ def _shard(args: argparse.Namespace, settings: Settings) -> int:
                 host=args.host,
                 port=args.port,
                 synchronous=args.durability,
+                telemetry=settings.gateway.telemetry,
             )
         )
     )
@@ -264,6 +277,9 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         subgraph_timeouts=timeouts,
         auth=settings.gateway.auth,
         limits=settings.gateway.limits,
+        rate_limits=settings.gateway.rate_limits,
+        csrf=settings.gateway.csrf,
+        telemetry=settings.gateway.telemetry,
     )
     try:
         app = build_federated_app(federated)
@@ -413,10 +429,26 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if not (repo / "loadtests" / "store_bench.py").exists():
         raise SystemExit("shardgate bench runs from a source checkout (loadtests/ is missing)")
     sys.path.insert(0, str(repo))
+    if args.telemetry:
+        from loadtests import telemetry_bench
+
+        if not 0 <= args.sample_ratio <= 1:
+            raise SystemExit("--sample-ratio must be between 0 and 1")
+        if args.target == "gateway":
+            return telemetry_bench.run_gateway_telemetry_bench(args.seconds, args.sample_ratio)
+        if args.target == "store":
+            return telemetry_bench.run_store_telemetry_bench(
+                args.documents, args.seconds, args.sample_ratio
+            )
+        raise SystemExit("--telemetry applies to bench gateway and bench store")
     if args.target == "gateway":
         from loadtests.gateway_bench import run_gateway_bench
 
         return run_gateway_bench(seconds=args.seconds)
+    if args.target == "safety":
+        from loadtests.safety_bench import run_safety_bench
+
+        return run_safety_bench(seconds=args.seconds)
     if args.target == "vectors":
         from loadtests.vector_bench import run_vector_bench
 

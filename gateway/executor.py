@@ -12,6 +12,7 @@ passed on to the client's response; the rest stays with the gateway, as Apollo's
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -26,10 +27,16 @@ from graphql import (
     VariableNode,
     print_ast,
 )
+from opentelemetry.trace import SpanKind
 
+from auth.session import Session
+from gateway.errors import GatewayError
 from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
 from gateway.supergraph import Supergraph
+from shards.telemetry.tracing import Tracing, fail
+
+log = logging.getLogger("shardgate.executor")
 
 Data = dict[str, Any]
 
@@ -37,13 +44,24 @@ Data = dict[str, Any]
 class Subgraphs(Protocol):
     """How fetches reach subgraphs: over HTTP, or in process for store subgraphs."""
 
-    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Data: ...
+    async def fetch(
+        self,
+        service: str,
+        query: str,
+        variables: Mapping[str, Any],
+        session: Session | None = None,
+    ) -> Data:
+        """`session`: the verified caller, whose permissions and variables go along."""
+        ...
 
 
 class PlanExecutor:
-    def __init__(self, supergraph: Supergraph, subgraphs: Subgraphs) -> None:
+    def __init__(
+        self, supergraph: Supergraph, subgraphs: Subgraphs, tracing: Tracing | None = None
+    ) -> None:
         self.sg = supergraph
         self.subgraphs = subgraphs
+        self.tracing = tracing or Tracing.off()
 
     async def execute(
         self,
@@ -51,11 +69,12 @@ class PlanExecutor:
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
         texts: dict[int, str] | None = None,
+        session: Session | None = None,
     ) -> tuple[Data, list[Data], Data]:
         """(data, errors, extensions). `texts` caches each fetch's operation text for the plan
         (it lives as long as the plan does): printing them is the executor's largest fixed
         cost per request."""
-        run = _Run(self, operation, variables, {} if texts is None else texts)
+        run = _Run(self, operation, variables, {} if texts is None else texts, session)
         if plan.node is not None:
             await run.node(plan.node, ())
         return run.data, run.errors, run.extensions
@@ -68,9 +87,12 @@ class _Run:
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
         texts: dict[int, str],
+        session: Session | None,
     ) -> None:
+        self.session = session
         self.sg = executor.sg
         self.subgraphs = executor.subgraphs
+        self.tracing = executor.tracing
         self.variables = variables
         self.operation = operation
         self.texts = texts
@@ -197,6 +219,7 @@ class _Run:
             return cached
         definitions = {
             v.variable.name.value: print_ast(v.type)
+            + (f" = {print_ast(v.default_value)}" if v.default_value else "")
             for v in self.operation.variable_definitions or ()
         }
         variables = [
@@ -216,19 +239,37 @@ class _Run:
         paths: Sequence[tuple[str | int, ...]] = ((),),
     ) -> Data | None:
         variables = {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
-        try:
-            return await self.subgraphs.fetch(fetch.service, query, {**variables, **extra})
-        except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
-            message = f"subgraph {fetch.service} failed: {e}"
-            for path in paths or ((),):
-                self.errors.append(
-                    {
-                        "message": message,
-                        "path": list(path),
-                        "extensions": {"code": "SUBGRAPH_FETCH_FAILED", "service": fetch.service},
-                    }
+        name = fetch.service
+        attributes = {"subgraph.name": name}
+        with self.tracing.span(f"subgraph {name}", SpanKind.CLIENT, attributes) as span:
+            try:
+                response = await self.subgraphs.fetch(
+                    name, query, {**variables, **extra}, self.session
                 )
-            return None
+            except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
+                if isinstance(e, GatewayError):  # our own words: never a URL, host or body
+                    message = f"subgraph {name} failed: {e.message}"
+                else:  # a bug: its text could hold anything, so it stays in the log
+                    log.error("fetch from subgraph %s failed", name, exc_info=e)
+                    message = f"subgraph {name} failed: internal error"
+                fail(span, message)
+                for path in paths or ((),):
+                    self.errors.append(
+                        {
+                            "message": message,
+                            "path": list(path),
+                            "extensions": {"code": "SUBGRAPH_FETCH_FAILED", "service": name},
+                        }
+                    )
+                return None
+            errors = response.get("errors") if isinstance(response, dict) else None
+            if errors and isinstance(errors, list):  # messages as the client will see them
+                fail(span, str(_message(errors[0])))
+            return response
+
+
+def _message(error: Any) -> Any:
+    return error.get("message", "subgraph error") if isinstance(error, dict) else error
 
 
 def _objects_at(
@@ -251,7 +292,9 @@ def _objects_at(
 
 
 def _project(obj: Any, selection: SelectionSetNode) -> Any:
-    """`obj` cut down to a field set; None if a field it needs is missing."""
+    """`obj` cut down to a field set; None if a field it needs is missing. An aliased field
+    (an internal alias the plan gave a requirement) is read under its alias and sent under its
+    name; an inline fragment applies to objects of its type."""
     if isinstance(obj, list):
         return [_project(v, selection) for v in obj]
     if not isinstance(obj, dict):
@@ -260,15 +303,20 @@ def _project(obj: Any, selection: SelectionSetNode) -> Any:
     for s in selection.selections:
         if isinstance(s, FieldNode):
             name = s.name.value
-            if name not in obj:
+            key = s.alias.value if s.alias else name
+            if key not in obj:
                 return None
-            value = obj[name]
+            value = obj[key]
             if s.selection_set is not None and value is not None:
                 value = _project(value, s.selection_set)
                 if value is None:
                     return None
             out[name] = value
         elif isinstance(s, InlineFragmentNode):
+            typename = obj.get("__typename")
+            condition = s.type_condition.name.value if s.type_condition else None
+            if typename is not None and condition is not None and typename != condition:
+                continue  # abstract conditions are not used in field sets below entities
             inner = _project(obj, s.selection_set)
             if inner is not None:
                 out.update(inner)

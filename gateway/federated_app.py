@@ -26,12 +26,17 @@ from starlette.routing import Route
 
 from auth import AuthSettings
 from auth.operation_limits import OperationLimits
-from gateway.authentication import Authenticator
+from auth.rate_limit_settings import RateLimitSettings
+from auth.rate_limits import RateLimiter
+from gateway.authentication import Authenticator, is_admin
+from gateway.csrf import CsrfSettings
 from gateway.errors import GatewayError
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.subgraph_client import HttpSubgraphs
 from gateway.supergraph import load_supergraph
+from gateway.telemetry import TracedDocumentCache, server_middleware, traced_authenticate
+from shards.telemetry import TelemetrySettings, Tracing
 
 log = logging.getLogger("shardgate.federation")
 
@@ -46,9 +51,12 @@ class FederatedSettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    csrf: CsrfSettings = field(default_factory=CsrfSettings)
     watch_interval: float = 1.0
     graphiql: bool = True
     max_request_bytes: int = 32 << 20
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ class Loaded:
     executable: Executable
 
 
-def load(settings: FederatedSettings) -> Loaded:
+def load(settings: FederatedSettings, tracing: Tracing | None = None) -> Loaded:
     sdl = settings.supergraph.read_text()
     supergraph = load_supergraph(sdl)
     urls = {name: s.url for name, s in supergraph.subgraphs.items()}
@@ -70,17 +78,22 @@ def load(settings: FederatedSettings) -> Loaded:
             f"the supergraph has {sorted(urls)}"
         )
     urls.update(settings.subgraph_urls)
-    subgraphs = HttpSubgraphs(urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts)
-    federation = Federation(supergraph, subgraphs)
+    subgraphs = HttpSubgraphs(
+        urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts, tracing=tracing
+    )
+    federation = Federation(supergraph, subgraphs, tracing=tracing)
     version = hashlib.sha256(sdl.encode()).hexdigest()[:16]
-    executable = Executable(federation.api, version, lambda _request: None, run=federation.run)
+    executable = Executable(federation.api, version, lambda _session: None, run=federation.run)
     return Loaded(version, federation, subgraphs, executable)
 
 
-def build_federated_app(settings: FederatedSettings) -> Starlette:
-    current = load(settings)  # a supergraph that does not load stops the start, loudly
+def build_federated_app(settings: FederatedSettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`)."""
+    traces = tracing or Tracing.start(settings.telemetry)
+    current = load(settings, traces)  # a supergraph that does not load stops the start, loudly
     state = {"loaded": current}
     authenticator = Authenticator(settings.auth)
+    rate_limits = RateLimiter(settings.rate_limits, settings.auth.anonymous_role)
     closing: set[asyncio.Task[None]] = set()
 
     async def close_later(old: Loaded) -> None:
@@ -96,7 +109,7 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
                 if mtime == seen:
                     continue
                 seen = mtime
-                fresh = await asyncio.to_thread(load, settings)
+                fresh = await asyncio.to_thread(load, settings, traces)
             except (OSError, GatewayError) as e:
                 log.error("supergraph not reloaded, still serving the previous one: %s", e)
                 continue
@@ -109,27 +122,44 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await authenticator.start()
+        if rate_limits.active:
+            log.info("%s", settings.rate_limits.describe())
         watcher = asyncio.create_task(watch())
         try:
             yield
         finally:
             await authenticator.close()
+            await rate_limits.close()
             for task in (watcher, *closing):
                 task.cancel()
             await asyncio.gather(watcher, *closing, return_exceptions=True)
             await state["loaded"].subgraphs.close()
+            await asyncio.to_thread(traces.shutdown)
 
     endpoint = GraphQLEndpoint(
         lambda _request: state["loaded"].executable,
         graphiql=settings.graphiql,
         max_body=settings.max_request_bytes,
-        authenticate=authenticator.session,
+        authenticate=traced_authenticate(traces, authenticator.session),
         limits=settings.limits,
+        rate_limits=rate_limits,
+        csrf=settings.csrf,
+        cache=(
+            TracedDocumentCache(traces, max_tokens=settings.limits.max_tokens)
+            if traces.enabled
+            else None
+        ),
     )
 
     async def healthz(request: Request) -> Response:
         loaded = state["loaded"]
-        body = {"status": "ok", "supergraph": loaded.version, "subgraphs": loaded.subgraphs.urls}
+        body = {
+            "status": "ok",
+            "supergraph": loaded.version,
+            "subgraphs": sorted(loaded.subgraphs.urls),
+        }
+        if await is_admin(authenticator, request):  # addresses are for operators only
+            body["subgraphs"] = loaded.subgraphs.urls
         return Response(orjson.dumps(body), media_type="application/json")
 
     return Starlette(
@@ -138,4 +168,5 @@ def build_federated_app(settings: FederatedSettings) -> Starlette:
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,
+        middleware=server_middleware(traces),
     )

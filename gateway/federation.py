@@ -18,6 +18,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     execute,
     get_operation_ast,
@@ -31,16 +32,23 @@ from gateway.plan import QueryPlan
 from gateway.planner import Planner, PlanningError
 from gateway.projection import Projection
 from gateway.supergraph import Supergraph
+from gateway.telemetry import describe_operation
+from shards.telemetry.tracing import Tracing, current_span, fail
 
 
 class Federation:
     def __init__(
-        self, supergraph: Supergraph, subgraphs: Subgraphs, plan_cache: int = 1024
+        self,
+        supergraph: Supergraph,
+        subgraphs: Subgraphs,
+        plan_cache: int = 1024,
+        tracing: Tracing | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.api = api_schema(supergraph)
         self.planner = Planner(supergraph)
-        self.executor = PlanExecutor(supergraph, subgraphs)
+        self.tracing = tracing or Tracing.off()
+        self.executor = PlanExecutor(supergraph, subgraphs, self.tracing)
         # Plans with their fetches' printed operation texts (filled on first use).
         self._plans: OrderedDict[tuple[str, str | None], tuple[QueryPlan, dict[int, str]]]
         self._plans = OrderedDict()
@@ -69,8 +77,15 @@ class Federation:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         request: Request | None = None,
+        api: GraphQLSchema | None = None,
     ) -> ExecutionResult:
+        """`api`: what the caller may see (its role's API schema; validated against already),
+        for variables and introspection. Plans are the supergraph's, shared by every role."""
+        api = self.api if api is None else api
+        session = getattr(request.state, "session", None) if request is not None else None
         operation = get_operation_ast(document, operation_name)
+        if self.tracing.enabled:
+            describe_operation(current_span(), operation)
         if not isinstance(operation, OperationDefinitionNode):
             message = (
                 f"Unknown operation named '{operation_name}'."
@@ -78,23 +93,30 @@ class Federation:
                 else "Must provide operation name if query contains multiple operations."
             )
             return ExecutionResult(None, [GraphQLError(message)])
-        coerced = get_variable_values(
-            self.api, operation.variable_definitions or (), variables or {}
-        )
+        coerced = get_variable_values(api, operation.variable_definitions or (), variables or {})
         if isinstance(coerced, list):
             return ExecutionResult(None, coerced)
-        try:
-            plan, texts = self._prepared(query, document, operation_name)
-        except PlanningError as e:
-            return ExecutionResult(
-                None, [GraphQLError(e.message, extensions={"code": "QUERY_PLANNING_FAILED"})]
-            )
+        hit = {"shardgate.cache.hit": (query, operation_name) in self._plans}
+        with self.tracing.span("graphql.plan", attributes=hit) as span:
+            try:
+                plan, texts = self._prepared(query, document, operation_name)
+            except PlanningError as e:
+                fail(span, f"QUERY_PLANNING_FAILED: {e.message}")
+                return ExecutionResult(
+                    None, [GraphQLError(e.message, extensions={"code": "QUERY_PLANNING_FAILED"})]
+                )
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
-        data, raw_errors, extensions = await self.executor.execute(plan, operation, values, texts)
+        with self.tracing.span("graphql.execute") as span:
+            data, raw_errors, extensions = await self.executor.execute(
+                plan, operation, values, texts, session
+            )
+            if raw_errors:  # messages as the client gets them
+                span.set_attribute("graphql.error.count", len(raw_errors))
+                fail(span, str(raw_errors[0].get("message", "subgraph error")))
         if _introspects(operation):
             introspected = execute(
-                self.api, document, variable_values=variables, operation_name=operation_name
+                api, document, variable_values=variables, operation_name=operation_name
             )
             assert isinstance(introspected, ExecutionResult)  # no resolver of its is async
             data.update({k: v for k, v in (introspected.data or {}).items() if k not in data})

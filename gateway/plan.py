@@ -87,6 +87,8 @@ class QueryPlan:
 
 
 def format_plan(plan: QueryPlan) -> str:
+    if plan.node is None:
+        return "QueryPlan {}"
     lines = ["QueryPlan {"]
     if plan.node is not None:
         lines += _node(plan.node, 1)
@@ -125,4 +127,21 @@ def _node(node: PlanNode, depth: int) -> list[str]:
 
 def _block(selection: SelectionSetNode, depth: int) -> list[str]:
     pad = "  " * depth
-    return [pad + line for line in print_ast(selection).splitlines()]
+    return [pad + _tight_objects(line) for line in print_ast(selection).splitlines()]
+
+
+def _tight_objects(line: str) -> str:
+    """Object values in arguments as Apollo prints them: `{a: 1}`, not `{ a: 1 }`."""
+    out: list[str] = []
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(line):
+        if in_string:
+            escaped, in_string = ch == "\\" and not escaped, in_string and (ch != '"' or escaped)
+        elif ch == '"':
+            in_string = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif depth and ch == " " and (line[i - 1] == "{" or line[i + 1 : i + 2] == "}"):
+            continue
+        out.append(ch)
+    return "".join(out)

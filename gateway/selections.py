@@ -37,12 +37,16 @@ class FieldSelection:
     sub: Selections | None = None
 
     def to_ast(self) -> FieldNode:
+        sub = self.sub
+        if sub is not None and not sub.to_ast().selections:  # all of it is asked elsewhere
+            sub = Selections()
+            sub.field("__typename", composite=False)
         return FieldNode(
             alias=NameNode(value=self.alias) if self.alias else None,
             name=NameNode(value=self.name),
             arguments=self.arguments,
             directives=self.directives,
-            selection_set=self.sub.to_ast() if self.sub is not None else None,
+            selection_set=sub.to_ast() if sub is not None else None,
         )
 
 
@@ -120,7 +124,14 @@ class Selections:
         return bool(self.items)
 
     def to_ast(self) -> SelectionSetNode:
-        return SelectionSetNode(selections=tuple(i.to_ast() for i in self.items.values()))
+        """Fragments left empty (their fields are fetched elsewhere) are left out."""
+        return SelectionSetNode(
+            selections=tuple(
+                i.to_ast()
+                for i in self.items.values()
+                if not isinstance(i, FragmentSelection) or i.sub.to_ast().selections
+            )
+        )
 
     def __str__(self) -> str:
         return print_ast(self.to_ast())

@@ -18,6 +18,8 @@ def uvicorn_options() -> dict[str, object]:
         "loop": "uvloop" if fast_loop else "asyncio",
         "http": "httptools" if fast_http else "h11",
         "access_log": False,
+        # X-Forwarded-For is read by the rate limits, from [rate_limits] trusted_proxies only
+        "proxy_headers": False,
         "log_level": "warning",
         "timeout_graceful_shutdown": 10,
     }

@@ -35,6 +35,16 @@ name = "new_user"
 collection = "users.User"
 ops = ["INSERT"]
 url = "https://hooks.example.com/users"
+[limits]                       # operation limits, batching, introspection (docs/auth.md)
+max_depth = 12
+max_tokens = 15000
+batching = false
+introspection_roles = ["developer"]
+[rate_limits]                  # see docs/auth.md; also SHARDGATE_RATE_LIMIT=100/minute ...
+default = "100/minute"
+storage = "redis://127.0.0.1:6379"
+[csrf]
+required_headers = ["x-shardgate-csrf", "apollo-require-preflight"]
 [vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
 index = "FLAT"                 # FLAT (exact), HNSW or IVF
 m = 32                         # HNSW settings
@@ -44,6 +54,13 @@ nlist = 1024                   # IVF settings
 nprobe = 32
 partial = false                # true: a search missing token ranges (no live replica) answers
                                # from the rest and says so in extensions.partial
+
+[telemetry]                    # OpenTelemetry tracing (telemetry/settings.py, docs/operations.md)
+exporter = "none"              # none, console or otlp; OTEL_* variables win over the file
+endpoint = "http://127.0.0.1:4318"
+service_name = "shardgate"
+sample_ratio = 1.0
+include_document = false
 """
 
 from __future__ import annotations
@@ -57,6 +74,10 @@ from typing import Any
 
 from auth import AuthSettings, ConfigError
 from auth.operation_limits import OperationLimits
+from auth.permissions import Permissions
+from auth.rate_limit_settings import RateLimitSettings
+from gateway.csrf import CsrfSettings
+from shards.telemetry import TelemetrySettings
 from shards.vector_spec import IndexDefaults
 
 DEFAULT_CONFIG = Path("shardgate.toml")
@@ -114,8 +135,12 @@ class GatewaySettings:
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
+    permissions: Permissions = field(default_factory=Permissions)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    csrf: CsrfSettings = field(default_factory=CsrfSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     vectors: IndexDefaults = field(default_factory=IndexDefaults)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
 
 @dataclass(frozen=True)
@@ -140,7 +165,17 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         "gateway",
         gateway_raw,
         GatewaySettings,
-        exclude={"store", "triggers", "vectors", "auth", "limits"},
+        exclude={
+            "store",
+            "triggers",
+            "vectors",
+            "auth",
+            "limits",
+            "permissions",
+            "rate_limits",
+            "csrf",
+            "telemetry",
+        },
     )
     _reject_unknown(path, "vectors", vectors_raw, IndexDefaults)
     try:
@@ -160,6 +195,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         **{**cluster_raw, **({"data": Path(cluster_raw["data"])} if "data" in cluster_raw else {})}
     )
     store = StoreSettings(**store_raw)
+    auth = _auth(path, raw.get("auth"), env)
     gateway = GatewaySettings(
         **{
             **gateway_raw,
@@ -167,8 +203,12 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             "store": store,
             "triggers": triggers,
             "vectors": vectors,
-            "auth": _auth(path, raw.get("auth"), env),
+            "auth": auth,
             "limits": _limits(path, raw.get("limits"), env),
+            "permissions": _permissions(path, raw.get("permissions"), auth.admin_role),
+            "rate_limits": _section(path, "rate_limits", RateLimitSettings.from_sources, raw, env),
+            "csrf": _section(path, "csrf", lambda s, _env: CsrfSettings.from_sources(s), raw, env),
+            "telemetry": _telemetry(path, raw.get("telemetry"), env),
         }
     )
     if "SHARDGATE_PORT" in env:
@@ -186,12 +226,38 @@ def _auth(path: Path, section: Any, env: dict[str, str]) -> AuthSettings:
         raise SystemExit(f"{path}: [auth]: {e.message}") from None
 
 
+def _permissions(path: Path, section: Any, admin_role: str) -> Permissions:
+    """[permissions.<role>.<Collection>.<operation>] tables (docs/auth.md#permissions)."""
+    try:
+        return Permissions.from_section(section, admin_role)
+    except ConfigError as e:
+        raise SystemExit(f"{path}: {e.message}") from None
+
+
 def _limits(path: Path, section: Any, env: dict[str, str]) -> OperationLimits:
     """[limits] and SHARDGATE_MAX_DEPTH / SHARDGATE_MAX_ALIASES / SHARDGATE_MAX_ROOT_FIELDS."""
     try:
         return OperationLimits.from_sources(section, env)
     except ValueError as e:
         raise SystemExit(f"{path}: [limits]: {e}") from None
+
+
+def _section(path: Path, name: str, build: Any, raw: dict[str, Any], env: dict[str, str]) -> Any:
+    """[rate_limits] (and SHARDGATE_RATE_LIMIT*), [csrf]: see docs/auth.md."""
+    try:
+        return build(raw.get(name), env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [{name}]: {e}") from None
+
+
+def _telemetry(path: Path, section: Any, env: dict[str, str]) -> TelemetrySettings:
+    """[telemetry] and the standard OTEL_* variables (shards/telemetry/settings.py)."""
+    if section is not None and not isinstance(section, dict):
+        raise SystemExit(f"{path}: [telemetry] must be a table")
+    try:
+        return TelemetrySettings.from_sources(section, env)
+    except ValueError as e:
+        raise SystemExit(f"{path}: [telemetry]: {e}") from None
 
 
 def _reject_unknown(

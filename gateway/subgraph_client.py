@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 
+from auth.session import Session
 from gateway.errors import GatewayError
+from shards.telemetry.tracing import Tracing
 
 
 class SubgraphFailed(GatewayError):
@@ -22,24 +25,35 @@ class HttpSubgraphs:
         *,
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs."""
+        """`timeouts` overrides `timeout` (seconds per request) for some subgraphs; with
+        `tracing`, requests carry the W3C `traceparent` of the fetch's span."""
         self.urls = dict(urls)
+        self._tracing = tracing or Tracing.off()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
         self._session: aiohttp.ClientSession | None = None
 
-    async def fetch(self, service: str, query: str, variables: Mapping[str, Any]) -> Any:
+    async def fetch(
+        self,
+        service: str,
+        query: str,
+        variables: Mapping[str, Any],
+        session: Session | None = None,
+    ) -> Any:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         body = orjson.dumps({"query": query, "variables": dict(variables)})
+        headers = _headers(session)  # a fresh dict: the trace context goes in too
+        self._tracing.inject(headers)
         try:
             async with self._session.post(
                 self.urls[service],
                 data=body,
                 timeout=self._timeouts.get(service, self._timeout),
-                headers={"content-type": "application/json", "accept": "application/json"},
+                headers=headers,
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -58,3 +72,33 @@ class HttpSubgraphs:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+_BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+def _headers(session: Session | None) -> dict[str, str]:
+    """The verified session as X-Shardgate-* headers, for the subgraph's own authorization.
+
+    Client headers are never forwarded, so a client cannot pass a header of these names off
+    as verified: `X-Shardgate-Role`, `X-Shardgate-User-Id` and one per claim of the
+    namespace (lists and objects as JSON).
+    """
+    headers = dict(_BASE_HEADERS)
+    if session is None or session.is_admin:
+        # The admin (admin secret, or open mode: anyone) is not asserted downstream: a
+        # subgraph trusting these headers would otherwise grant it to whoever reached us.
+        return headers
+    headers["x-shardgate-role"] = session.role
+    if session.subject is not None:
+        headers["x-shardgate-user-id"] = session.subject
+    for name, value in session.variables.items():
+        if name in ("default-role", "allowed-roles") or value is None:
+            continue
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if _HEADER_NAME.fullmatch(name) and "\n" not in text and "\r" not in text:
+            headers.setdefault(f"x-shardgate-{name.lower()}", text)
+    return headers
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")

@@ -125,24 +125,39 @@ class Supergraph:
         )
 
     def field_join(self, type_name: str, field_name: str, graph: str) -> FieldJoin | None:
-        return next(
+        """The field's join in `graph`; for an implementation that `graph` sees only through
+        an @interfaceObject, the interface's (its @requires, for one)."""
+        own = next(
             (j for j in self.fields.get((type_name, field_name), ()) if j.graph == graph), None
         )
+        if own is not None:
+            return own
+        for iface in self._interfaces_of(type_name):
+            if any(j.graph == graph and j.interface_object for j in self.types.get(iface, ())):
+                return next(
+                    (j for j in self.fields.get((iface, field_name), ()) if j.graph == graph),
+                    None,
+                )
+        return None
 
     def field_graphs(self, type_name: str, field_name: str) -> tuple[str, ...]:
-        """The subgraphs that can resolve the field (not external, not overridden away)."""
+        """The subgraphs that can resolve the field (not external, not overridden away).
+        Override labels are off, as in Apollo Gateway (the Router evaluates them): a field
+        under a progressive `@override(label:)` stays with the subgraph it moves from."""
         joins = self.fields.get((type_name, field_name))
         if not joins:  # no @join__field: wherever the type is (Fed1: its owner, if any)
             owner = self.owners.get(type_name)
             return (owner,) if owner else self.type_graphs(type_name)
-        graphs = [j.graph for j in joins if j.graph and not j.external and not j.used_overridden]
-        if any(j.graph is None for j in joins):  # inherited through an @interfaceObject
-            graphs += [
-                j.graph
-                for iface in self._interfaces_of(type_name)
-                for j in self.types.get(iface, ())
-                if j.interface_object
-            ]
+        graphs = [
+            j.graph
+            for j in joins
+            if j.graph
+            and not j.external
+            and not j.used_overridden
+            and not (j.override and j.override_label)
+        ]
+        if any(j.graph is None for j in joins) or not graphs:  # through an @interfaceObject
+            graphs += self._interface_object_graphs(type_name, field_name)
         if self.federation_version == 1:  # Fed1 lists only local fields; keys resolve locally
             graphs += [
                 j.graph
@@ -150,6 +165,19 @@ class Supergraph:
                 if j.key and field_name in j.key.split()
             ]
         return tuple(dict.fromkeys(graphs))
+
+    def _interface_object_graphs(self, type_name: str, field_name: str) -> list[str]:
+        """The @interfaceObject subgraphs that resolve the field for an implementation."""
+        out = []
+        for iface in self._interfaces_of(type_name):
+            iface_joins = self.fields.get((iface, field_name))
+            for j in self.types.get(iface, ()):
+                if not j.interface_object or j.graph is None:
+                    continue
+                own = self.field_join(iface, field_name, j.graph)
+                if iface_joins is None or (own is not None and not own.external):
+                    out.append(j.graph)
+        return out
 
     def _interfaces_of(self, type_name: str) -> list[str]:
         gql_type = self.schema.get_type(type_name)

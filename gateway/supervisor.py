@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shards.telemetry import TelemetrySettings
 
 GRACE_SECONDS = 10.0
 START_TIMEOUT = 60.0
@@ -110,6 +113,7 @@ class Child:
     argv: list[str]
     proc: subprocess.Popen[bytes]
     restarts: list[float] = field(default_factory=list)  # monotonic times of restarts
+    env: dict[str, str] | None = None  # None: ours
 
 
 class Supervisor:
@@ -125,9 +129,13 @@ class Supervisor:
         self._stopping = False
         self._clock = clock
 
-    def spawn(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(list(argv), preexec_fn=_die_with_parent)
-        self.children.append(Child(name, list(argv), proc))
+    def spawn(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """`env`: variables laid over ours for this child (and its restarts)."""
+        full = None if env is None else {**os.environ, **env}
+        proc = subprocess.Popen(list(argv), preexec_fn=_die_with_parent, env=full)
+        self.children.append(Child(name, list(argv), proc, env=full))
         return proc
 
     def handle_signals(self) -> None:
@@ -168,7 +176,7 @@ class Supervisor:
             flush=True,
         )
         child.restarts.append(now)
-        child.proc = subprocess.Popen(child.argv, preexec_fn=_die_with_parent)
+        child.proc = subprocess.Popen(child.argv, preexec_fn=_die_with_parent, env=child.env)
         return True
 
     def stop(self) -> None:
@@ -235,17 +243,20 @@ def start_cluster(
     shard_ports: Sequence[int],
     services: Path | None = None,
     durability: str = "NORMAL",
+    telemetry: TelemetrySettings | None = None,
 ) -> str:
-    """Start the shards, then the gateway once they answer; returns the gateway's URL."""
+    """Start the shards, then the gateway once they answer; returns the gateway's URL.
+    Every process gets `telemetry` as the standard OTEL_* variables."""
+    env = None if telemetry is None else telemetry.as_env()
     urls: dict[str, str] = {}
     started = []
     for shard_id, shard_port in zip(layout.shards, shard_ports, strict=True):
-        proc = sup.spawn(shard_id, shard_argv(shard_id, shard_port, data, durability))
+        proc = sup.spawn(shard_id, shard_argv(shard_id, shard_port, data, durability), env)
         urls[shard_id] = f"http://127.0.0.1:{shard_port}"
         started.append((urls[shard_id], proc))
     for url, proc in started:
         wait_http_ok(url + "/health", proc)
-    gateway = sup.spawn("gateway", gateway_argv(port, urls, layout, services))
+    gateway = sup.spawn("gateway", gateway_argv(port, urls, layout, services), env)
     base = f"http://127.0.0.1:{port}"
     wait_http_ok(base + "/healthz", gateway)
     return base
@@ -260,6 +271,7 @@ def run_up(
     data: Path,
     services: Path | None,
     durability: str,
+    telemetry: TelemetrySettings | None = None,
 ) -> int:
     # Check everything before the layout is recorded: a refused start must not fix it.
     if shards < 1 or vnodes < 1:
@@ -282,6 +294,7 @@ def run_up(
             shard_ports=pick_ports(port, len(layout.shards)),
             services=services,
             durability=durability,
+            telemetry=telemetry,
         )
     except BaseException:
         sup.stop()

@@ -88,9 +88,15 @@ def push_schema(url: str, sdl: str) -> None:
 class GraphQLClient:
     """POSTs operations to one GraphQL endpoint; `data` back, or BenchError."""
 
-    def __init__(self, url: str, connections: int = READ_IN_FLIGHT) -> None:
+    def __init__(
+        self,
+        url: str,
+        connections: int = READ_IN_FLIGHT,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
         self._connections = connections
+        self._headers = {"content-type": "application/json", **(headers or {})}
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> GraphQLClient:
@@ -111,9 +117,7 @@ class GraphQLClient:
         assert self._session is not None, "use GraphQLClient in `async with`"
         payload = orjson.dumps({"query": query, "variables": variables})
         try:
-            async with self._session.post(
-                self.url, data=payload, headers={"content-type": "application/json"}
-            ) as resp:
+            async with self._session.post(self.url, data=payload, headers=self._headers) as resp:
                 status, raw = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as e:
             raise BenchError(f"{operation}: {self.url} did not answer ({e!r})") from None

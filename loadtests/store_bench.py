@@ -44,6 +44,7 @@ from loadtests.measure import (
 from loadtests.report import Setup, print_report
 from loadtests.sqlite_baseline import sqlite_baseline
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE
+from shards.telemetry import TelemetrySettings
 
 SHARDS = 3
 REPLICATION = 2
@@ -120,7 +121,7 @@ async def _measure_http(
 
 
 @contextlib.contextmanager
-def running_cluster(data: Path) -> Iterator[Cluster]:
+def running_cluster(data: Path, telemetry: TelemetrySettings | None = None) -> Iterator[Cluster]:
     """3 shards and a gateway over them on free loopback ports, as `shardgate up` starts them;
     every process is stopped on leaving, whatever happens inside."""
     defaults = ClusterSettings()
@@ -134,6 +135,7 @@ def running_cluster(data: Path) -> Iterator[Cluster]:
             port=free_port(),
             shard_ports=[free_port() for _ in layout.shards],
             durability=defaults.durability,
+            telemetry=telemetry,
         )
         yield Cluster(base, sup)
     finally:

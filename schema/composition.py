@@ -10,17 +10,28 @@ Rules (the ones the planner depends on):
 - a field defined in several subgraphs must be @shareable (or a key field) in all of them,
   unless @override takes it from one; an @external field must be resolvable elsewhere;
 - @interfaceObject fields join the interface and, graph-less, every implementation;
-- input types keep the fields every subgraph has; enum values and union members are joined
-  per subgraph; @inaccessible anywhere hides the element in the supergraph's API.
+- input types and enums: `schema.composition_inputs`; union members are joined per subgraph;
+  @inaccessible anywhere hides the element in the supergraph's API;
+- a progressive @override(label:) keeps the source subgraph's join, both with `overrideLabel`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import replace
 
+from schema.composition_inputs import (
+    description_text,
+    enum_default_errors,
+    enum_values,
+    field_lines,
+    graph_name,
+    input_fields,
+)
 from schema.errors import SchemaError, SchemaErrors
 from schema.subgraph_reader import SubField, Subgraph, SubType
+
+__all__ = ["compose", "graph_name"]
 
 _HEADER = """directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
 
@@ -59,15 +70,12 @@ scalar link__Import
 """
 
 
-def graph_name(subgraph: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", subgraph).upper()
-
-
 def compose(subgraphs: Sequence[Subgraph]) -> str:
     subs = sorted(subgraphs, key=lambda s: s.name)
     for s in subs:  # every subgraph has a query root: its _service and _entities live there
         query = s.roots.setdefault("query", "Query")
         s.types.setdefault(query, SubType(query, "OBJECT"))
+        _normalize_roots(s)
     errors: list[SchemaError] = []
     names = sorted({t for s in subs for t in s.types})
     merged: dict[str, list[tuple[Subgraph, SubType]]] = {
@@ -89,6 +97,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         text, hidden = _type(name, kind, defs, merged, errors)
         inaccessible |= hidden
         out.append(text)
+    errors += enum_default_errors(merged)
     if errors:
         raise SchemaErrors(errors)
     roots = {op: t for s in subs for op, t in s.roots.items()}
@@ -114,7 +123,27 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
         "\n".join(graphs),
         _MACHINERY,
     ]
-    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    text = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    if "overrideLabel:" in "\n".join(out):  # progressive override needs join v0.4
+        text = text.replace("join/v0.3", "join/v0.4").replace(
+            "usedOverridden: Boolean)", "usedOverridden: Boolean, overrideLabel: String)"
+        )
+    return text
+
+
+def _normalize_roots(s: Subgraph) -> None:
+    """Root types take their default names (a subgraph's `mutation: LeftMutation` is the
+    supergraph's Mutation), as @apollo/composition does."""
+    for op, name in list(s.roots.items()):
+        default = _ROOT_NAMES[op]
+        if name != default and name in s.types and default not in s.types:
+            root = s.types.pop(name)
+            root.name = default
+            s.types[default] = root
+            s.roots[op] = default
+
+
+_ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 
 
 def _type(
@@ -151,7 +180,7 @@ def _type(
     }[kind]
     implements = list(dict.fromkeys(i for _, t in defs for i in t.interfaces))
     head = f"{keyword} {name}" + (f" implements {' & '.join(implements)}" if implements else "")
-    lines = [*([_description(description, "")] if description else []), head]
+    lines = [*([description_text(description, "")] if description else []), head]
     if hidden:
         lines.append("  @inaccessible")
     lines += [f"  {j}" for j in joins]
@@ -168,10 +197,10 @@ def _type(
         return "\n".join(lines), hidden
     lines.append("{")
     if kind == "ENUM":
-        body, hidden_values = _enum_values(defs)
+        body, hidden_values = enum_values(name, defs, merged, errors)
         hidden |= hidden_values
     elif kind == "INPUT_OBJECT":
-        body, hidden_fields = _input_fields(name, defs, errors)
+        body, hidden_fields = input_fields(name, defs, errors)
         hidden |= hidden_fields
     else:
         body, hidden_fields = _fields(name, defs, merged, errors)
@@ -193,25 +222,35 @@ def _fields(
         for f in t.fields.values():
             by_field.setdefault(f.name, []).append((s, f))
     inherited = _interface_object_fields(name, merged) if own else {}
+    interface = any(t.kind == "INTERFACE" for _, t in defs)
     lines: list[str] = []
     hidden = False
     for fname, fdefs in by_field.items():
-        overridden = {f.override for _, f in fdefs if f.override}
+        overridden = {f.override for _, f in fdefs if f.override and not f.override_label}
         fdefs = [(s, f) for s, f in fdefs if s.name not in overridden]
-        _check_sharing(name, fname, fdefs, defs, errors)
+        # progressive override: the subgraph the field moves from keeps it, under the label
+        moving = {f.override: f.override_label for _, f in fdefs if f.override_label}
+        fdefs = [
+            (s, replace(f, override_label=moving.get(s.name, f.override_label))) for s, f in fdefs
+        ]
+        sharing = [(s, f) for s, f in fdefs if s.name not in moving]
+        _check_sharing(
+            name, fname, sharing, defs, errors, abstract=interface, inherited=fname in inherited
+        )
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
         plain = len(fdefs) == len(defs) and not any(
-            f.external or f.requires or f.provides or f.override for _, f in fdefs
+            f.external or f.requires or f.provides or f.override or f.override_label
+            for _, f in fdefs
         )
         field_hidden = any(f.inaccessible for _, f in fdefs)
         hidden |= field_hidden
         directives = " @inaccessible" if field_hidden else ""
         if not plain:
             directives += "".join(" " + _join_field(s, f) for s, f in fdefs)
-        lines += _field_lines(first, directives)
+        lines += field_lines(first, directives)
     for fname, f in inherited.items():
         if fname not in by_field:
-            lines += _field_lines(f, " @join__field")
+            lines += field_lines(f, " @join__field")
     return lines, hidden
 
 
@@ -235,10 +274,20 @@ def _check_sharing(
     fdefs: list[tuple[Subgraph, SubField]],
     defs: list[tuple[Subgraph, SubType]],
     errors: list[SchemaError],
+    *,
+    abstract: bool = False,
+    inherited: bool = False,
 ) -> None:
+    """`abstract`: an interface's fields are resolved by its implementations, so an interface
+    field in several subgraphs needs no @shareable. `inherited`: an @interfaceObject
+    resolves the field for this implementation."""
     resolving = [(s, f) for s, f in fdefs if not f.external]
     keys = {s.name: {k for key, _ in t.keys for k in key.split()} for s, t in defs}
-    if len(resolving) > 1 and not all(f.shareable or fname in keys[s.name] for s, f in resolving):
+    if (
+        len(resolving) > 1
+        and not abstract
+        and not all(f.shareable or fname in keys[s.name] for s, f in resolving)
+    ):
         where = " and ".join(f'"{s.name}"' for s, _ in resolving)
         errors.append(
             SchemaError(
@@ -247,7 +296,7 @@ def _check_sharing(
                 suggestion="mark it @shareable in every one of them, or keep it in one",
             )
         )
-    if not resolving:
+    if not resolving and not inherited:
         errors.append(
             SchemaError(
                 f'field "{type_name}.{fname}" is @external in '
@@ -275,63 +324,9 @@ def _join_field(s: Subgraph, f: SubField) -> str:
         args.append("external: true")
     if f.override:
         args.append(f'override: "{f.override}"')
+    if f.override_label:
+        args.append(f'overrideLabel: "{_escape(f.override_label)}"')
     return f"@join__field({', '.join(args)})"
-
-
-def _input_fields(
-    name: str, defs: list[tuple[Subgraph, SubType]], errors: list[SchemaError]
-) -> tuple[list[str], bool]:
-    common = set.intersection(*(set(t.fields) for _, t in defs))
-    lines: list[str] = []
-    hidden = False
-    for fname, f in defs[0][1].fields.items():
-        if fname not in common:
-            if f.type.endswith("!") and f.default is None:
-                errors.append(
-                    SchemaError(
-                        f'required input field "{name}.{fname}" is missing from some subgraphs',
-                        suggestion="add it to every subgraph that defines the input, or make it "
-                        "optional",
-                    )
-                )
-            continue
-        field_hidden = any(t.fields[fname].inaccessible for _, t in defs)
-        hidden |= field_hidden
-        default = f" = {f.default}" if f.default else ""
-        lines += _field_lines(f, default + (" @inaccessible" if field_hidden else ""))
-    return lines, hidden
-
-
-def _enum_values(defs: list[tuple[Subgraph, SubType]]) -> tuple[list[str], bool]:
-    values: dict[str, list[str]] = {}
-    descriptions: dict[str, str | None] = {}
-    hidden: set[str] = set()
-    for s, t in defs:
-        for v, (description, inaccessible) in t.values.items():
-            values.setdefault(v, []).append(graph_name(s.name))
-            descriptions[v] = descriptions.get(v) or description
-            if inaccessible:
-                hidden.add(v)
-    lines: list[str] = []
-    for v, graphs in values.items():
-        if descriptions[v]:
-            lines.append(_description(descriptions[v], "  "))
-        mark = " @inaccessible" if v in hidden else ""
-        lines.append(f"  {v}{mark}" + "".join(f" @join__enumValue(graph: {g})" for g in graphs))
-    return lines, bool(hidden)
-
-
-def _field_lines(f: SubField, directives: str) -> list[str]:
-    lines = [_description(f.description, "  ")] if f.description else []
-    return [*lines, f"  {f.name}{f.arguments}: {f.type}{directives}"]
-
-
-def _description(text: str | None, indent: str) -> str:
-    body = (text or "").replace('"""', '\\"""')
-    if "\n" in body:
-        inner = "\n".join(indent + line for line in body.splitlines())
-        return f'{indent}"""\n{inner}\n{indent}"""'
-    return f'{indent}"""{body}"""'
 
 
 def _escape(value: str) -> str:

@@ -28,8 +28,12 @@ from graphql import (
 )
 from strawberry.dataloader import DataLoader
 
+from auth.errors import Forbidden
+from auth.permissions import Access, combine
+from schema.guards import CollectionGuard
 from schema.model import Collection, Field, ServiceSchema
 from schema.naming import collection_names
+from schema.role_view import RulesOf, role_sdl
 from schema.store import CollectionStore, ConstraintViolation, StoreInputError
 from schema.subgraph import executable_subgraph_sdl, subgraph_sdl
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
@@ -41,13 +45,22 @@ Resolver = Callable[..., Awaitable[Any]]
 
 
 class StoreContext:
-    """Per-request state: one batching loader per collection type, and what the response's
-    `extensions` must say (partial search answers)."""
+    """Per-request state: the caller's permissions, one batching loader per collection type,
+    and what the response's `extensions` must say (partial search answers)."""
 
-    def __init__(self, stores: Mapping[str, CollectionStore]) -> None:
+    def __init__(self, stores: Mapping[str, CollectionStore], access: Access | None = None) -> None:
         self.stores = stores
+        self.access = access
         self._loaders: dict[str, DataLoader[str, dict[str, Any] | None]] = {}
+        self._guards: dict[str, CollectionGuard] = {}
         self.extensions: dict[str, Any] = {}
+
+    def guard(self, type_name: str) -> CollectionGuard:
+        guard = self._guards.get(type_name)
+        if guard is None:
+            collection = self.stores[type_name].collection
+            guard = self._guards[type_name] = CollectionGuard(collection, self.access)
+        return guard
 
     def report_partial(self, path: list[str | int], answer: SearchAnswer) -> None:
         self.extensions.setdefault("partial", []).append(
@@ -61,32 +74,38 @@ class StoreContext:
         )
 
     def loader(self, type_name: str) -> DataLoader[str, dict[str, Any] | None]:
+        """Documents by key, as this caller may read them (None for the others)."""
         loader = self._loaders.get(type_name)
         if loader is None:
-            store = self.stores[type_name]
+            store, guard = self.stores[type_name], self.guard(type_name)
 
             async def load(keys: list[str]) -> list[dict[str, Any] | None]:
-                return await store.get_many(keys, DEFAULT_READ)
+                return guard.visible(await store.get_many(keys, DEFAULT_READ))
 
             loader = self._loaders[type_name] = DataLoader(load_fn=load)
         return loader
 
 
 def build_subgraph_schema(
-    model: ServiceSchema, stores: Mapping[str, CollectionStore]
+    model: ServiceSchema, stores: Mapping[str, CollectionStore], rules_of: RulesOf | None = None
 ) -> GraphQLSchema:
-    """`stores`: this service's collection type name -> store."""
-    schema = build_schema(executable_subgraph_sdl(model))
+    """`stores`: this service's collection type name -> store. With `rules_of` (one role's
+    permissions), the schema is what that role sees (schema/role_view.py)."""
+    executable, sdl = executable_subgraph_sdl(model), subgraph_sdl(model)
+    if rules_of is not None:
+        executable = role_sdl(executable, model, rules_of, inaccessible_keys=False)
+        sdl = role_sdl(sdl, model, rules_of, inaccessible_keys=True)
+    schema = build_schema(executable)
     for c in model.collections:
         _bind_collection(schema, c, stores[c.name])
         _bind_references(schema, c, stores, external=set(model.external_types))
-    sdl = subgraph_sdl(model)
     query = schema.query_type
     assert query is not None
     query.fields["_service"].resolve = lambda *_: {"sdl": sdl}
-    query.fields["_entities"].resolve = _guard(_resolve_entities)
-    entity = schema.get_type("_Entity")
-    entity.resolve_type = lambda obj, *_: obj["__typename"]  # type: ignore[union-attr]
+    if "_entities" in query.fields:  # absent when the role may read no entity here
+        query.fields["_entities"].resolve = _guard(_resolve_entities)
+        entity = schema.get_type("_Entity")
+        entity.resolve_type = lambda obj, *_: obj["__typename"]  # type: ignore[union-attr]
     return schema
 
 
@@ -96,23 +115,33 @@ def build_subgraph_schema(
 def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStore) -> None:
     names = collection_names(c.name)
     query, mutation = schema.query_type, schema.mutation_type
-    assert query is not None and mutation is not None
     key = c.key
 
+    def guard(info: GraphQLResolveInfo) -> CollectionGuard:
+        context: StoreContext = info.context
+        return context.guard(c.name)
+
     async def by_key(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return await store.get(_text(args[key]), _consistency(args, DEFAULT_READ))
+        g = guard(info)
+        g.rule("select")
+        doc = await store.get(_text(args[key]), _consistency(args, DEFAULT_READ))
+        return g.visible([doc])[0]
 
     async def listing(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        g = guard(info)
         return await store.find(
-            _filter(args.get("where")),
+            g.read_where(_filter(args.get("where"))),
             _order_terms(args.get("orderBy")),
-            args.get("limit"),
+            g.read_limit(args.get("limit")),
             args.get("offset") or 0,
             _consistency(args, DEFAULT_READ),
         )
 
     async def aggregate(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        result = await store.aggregate(_filter(args.get("where")), _consistency(args, DEFAULT_READ))
+        g = guard(info)
+        g.aggregate()
+        where = g.read_where(_filter(args.get("where")))
+        result = await store.aggregate(where, _consistency(args, DEFAULT_READ))
         fields = result["fields"]
         return {
             "count": result["count"],
@@ -132,7 +161,7 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             args.get("vector"),
             args.get("field"),
             args.get("k", 10),
-            _filter(args.get("where")),
+            guard(info).read_where(_filter(args.get("where"))),
             args.get("minScore"),
             _consistency(args, DEFAULT_READ),
             with_vectors=_selects(info, names.hit_field, vector_names),
@@ -142,27 +171,46 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             info.context.report_partial(info.path.as_list(), answer)
         return [{"score": score, names.hit_field: doc} for score, doc in answer.hits]
 
+    # Writes return what the caller may read of the result (Hasura's `returning`).
     async def insert_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return (await store.insert([args["object"]], _consistency(args, DEFAULT_WRITE)))[0]
+        return (await insert_many(_, info, objects=[args["object"]], **_rest(args, "object")))[0]
 
     async def insert_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return await store.insert(args["objects"], _consistency(args, DEFAULT_WRITE))
+        g = guard(info)
+        docs = g.insertable(args["objects"])
+        g.check("insert", docs)
+        written = await store.insert(docs, _consistency(args, DEFAULT_WRITE))
+        if info.field_name == names.insert_one:
+            return g.visible(written)
+        return [d for d in g.visible(written) if d is not None]
 
     async def upsert(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return await store.upsert(args["object"], _consistency(args, DEFAULT_WRITE))
+        g = guard(info)
+        g.rule("update")
+        doc = g.insertable([args["object"]])[0]
+        return g.visible([await store.upsert(doc, _consistency(args, DEFAULT_WRITE), g)])[0]
 
     async def update_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return await store.update(_text(args[key]), args["set"], _consistency(args, DEFAULT_WRITE))
+        g = guard(info)
+        changes = g.settable(args["set"])
+        after = await store.update(_text(args[key]), changes, _consistency(args, DEFAULT_WRITE), g)
+        return g.visible([after])[0]
 
     async def update_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        where = _filter(args["where"]) or {}
-        return await store.update_where(where, args["set"], _consistency(args, DEFAULT_WRITE))
+        g = guard(info)
+        changes = g.settable(args["set"])
+        where = combine(_filter(args["where"]), g.filter("update")) or {}
+        return await store.update_where(where, changes, _consistency(args, DEFAULT_WRITE), g)
 
     async def delete_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        return await store.delete(_text(args[key]), _consistency(args, DEFAULT_WRITE))
+        g = guard(info)
+        g.rule("delete")
+        before = await store.delete(_text(args[key]), _consistency(args, DEFAULT_WRITE), g)
+        return g.visible([before])[0]
 
     async def delete_many(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        where = _filter(args["where"]) or {}
+        g = guard(info)
+        where = combine(_filter(args["where"]), g.filter("delete")) or {}
         return await store.delete_where(where, _consistency(args, DEFAULT_WRITE))
 
     for root, field_name, fn in [
@@ -178,9 +226,9 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
         (mutation, names.delete_one, delete_one),
         (mutation, names.delete_many, delete_many),
     ]:
-        if (
-            field_name in root.fields
-        ):  # no updates when nothing can be set, no search without vectors
+        # Absent: no updates when nothing can be set, no search without vectors, nothing the
+        # role may not do.
+        if root is not None and field_name in root.fields:
             root.fields[field_name].resolve = _guard(fn)
 
 
@@ -206,9 +254,10 @@ def _bind_references(
     schema: GraphQLSchema, c: Collection, stores: Mapping[str, CollectionStore], external: set[str]
 ) -> None:
     gql_type = schema.get_type(c.name)
-    assert isinstance(gql_type, GraphQLObjectType)
+    if not isinstance(gql_type, GraphQLObjectType):
+        return  # nothing of it is visible to the role
     for f in c.fields:
-        if f.reference is None:
+        if f.reference is None or f.name not in gql_type.fields:
             continue
         target = f.type.name
         if target in external or target not in stores:
@@ -347,6 +396,10 @@ def _flatten_order(entry: Mapping[str, Any], prefix: str) -> list[tuple[str, str
     return out
 
 
+def _rest(args: Mapping[str, Any], *without: str) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in without}
+
+
 def _consistency(args: Mapping[str, Any], default: Consistency) -> Consistency:
     value = args.get("consistency")
     return default if value is None else Consistency(value)
@@ -381,5 +434,7 @@ def _guard(fn: Resolver) -> Resolver:
             ) from None
         except ShardUnavailable as e:
             raise GraphQLError(str(e), extensions={"code": "SHARD_UNAVAILABLE"}) from None
+        except Forbidden as e:
+            raise GraphQLError(str(e), extensions={"code": "FORBIDDEN"}) from None
 
     return wrapper

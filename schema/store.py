@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import orjson
 
+from auth.errors import Forbidden
 from schema.embeddings import ComputedVectors
 from schema.model import Collection, Field, TypeKind, VectorIndexKind, VectorMetric, collection_id
 from shards.client import ClusterClient
@@ -28,6 +29,14 @@ from shards.vector_spec import DEFAULTS, MAX_K, IndexDefaults, VectorFieldSpec
 from shards.writes import Write
 
 Doc = dict[str, Any]
+
+
+class Guard(Protocol):
+    """The caller's permissions on the collection (schema/guards.py's CollectionGuard)."""
+
+    def admits(self, op: Literal["update", "delete"], befores: Sequence[Doc]) -> list[bool]: ...
+
+    def check(self, op: Literal["insert", "update"], afters: Sequence[Doc]) -> None: ...
 
 
 class StoreInputError(Exception):
@@ -246,7 +255,7 @@ class CollectionStore:
             raise
         return docs
 
-    async def upsert(self, obj: Doc, consistency: Consistency) -> Doc:
+    async def upsert(self, obj: Doc, consistency: Consistency, guard: Guard | None = None) -> Doc:
         doc = dict(obj)
         await self._computed.fill([doc])
         doc = self._checked(doc)
@@ -256,21 +265,38 @@ class CollectionStore:
         )
         current = found.get(key)
         before = None if current is None or current["deleted"] else current["body"]
+        if guard is not None:
+            if before is not None and not guard.admits("update", [before])[0]:
+                raise Forbidden(
+                    f"upsert{self.collection.name}: the existing {self.collection.name} "
+                    f"{key!r} is not one this role may update"
+                )
+            guard.check("insert" if before is None else "update", [doc])
         await self._replace([(before, doc)], consistency)
         return doc
 
-    async def update(self, key: str, changes: Doc, consistency: Consistency) -> Doc | None:
+    async def update(
+        self, key: str, changes: Doc, consistency: Consistency, guard: Guard | None = None
+    ) -> Doc | None:
+        """The document changed, or None if absent (or not one `guard` lets this caller
+        update)."""
         before = await self.get(key, consistency)
-        if before is None:
+        if before is None or (guard is not None and not guard.admits("update", [before])[0]):
             return None
         after = {**before, **changes}
         await self._computed.fill([after], [before])
         after = self._checked(after, before)
+        if guard is not None:
+            guard.check("update", [after])
         await self._replace([(before, after)], consistency)
         return after
 
     async def update_where(
-        self, where: Mapping[str, Any], changes: Doc, consistency: Consistency
+        self,
+        where: Mapping[str, Any],
+        changes: Doc,
+        consistency: Consistency,
+        guard: Guard | None = None,
     ) -> int:
         befores = await self.find(where, consistency=consistency)
         if not befores:
@@ -278,12 +304,16 @@ class CollectionStore:
         afters = [{**b, **changes} for b in befores]
         await self._computed.fill(afters, list(befores))
         pairs = [(b, self._checked(a, b)) for b, a in zip(befores, afters, strict=True)]
+        if guard is not None:
+            guard.check("update", [after for _, after in pairs])
         await self._replace(pairs, consistency)
         return len(befores)
 
-    async def delete(self, key: str, consistency: Consistency) -> Doc | None:
+    async def delete(
+        self, key: str, consistency: Consistency, guard: Guard | None = None
+    ) -> Doc | None:
         before = await self.get(key, consistency)
-        if before is None:
+        if before is None or (guard is not None and not guard.admits("delete", [before])[0]):
             return None
         await self._delete([before], consistency)
         return before

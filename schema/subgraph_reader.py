@@ -92,6 +92,7 @@ class SubField:
     requires: str | None = None
     provides: str | None = None
     override: str | None = None
+    override_label: str | None = None  # progressive @override(label:)
     default: str | None = None  # input fields: the printed default value
 
 
@@ -184,6 +185,7 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
             requires=fa["requires"][0]["fields"] if "requires" in fa else None,
             provides=fa["provides"][0]["fields"] if "provides" in fa else None,
             override=fa["override"][0]["from"] if "override" in fa else None,
+            override_label=fa["override"][0].get("label") if "override" in fa else None,
             default=print_ast(f.default_value) if getattr(f, "default_value", None) else None,
         )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from opentelemetry.trace import SpanKind
 
 from shards import point_reads, scatter, uniques, vector_scatter, writes
 from shards.coalesce import GetCoalescer, SearchCoalescer
@@ -37,6 +38,7 @@ from shards.protocol import (
     UniqueClaim,
 )
 from shards.ring import Ring
+from shards.telemetry.tracing import Tracing, fail, in_trace
 from shards.vector_scatter import SearchAnswer
 from shards.writes import Write, WriteOutcome
 
@@ -63,6 +65,7 @@ class ClusterClient:
         health_interval: float = 1.0,
         stale_claim_ms: int = uniques.STALE_AFTER_MS,
         monotonic: Callable[[], float] = time.monotonic,
+        tracing: Tracing | None = None,
     ) -> None:
         missing = set(ring.shards) - set(urls)
         if missing:
@@ -77,6 +80,8 @@ class ClusterClient:
         self._health_interval = health_interval
         self.stale_claim_ms = stale_claim_ms
         self._monotonic = monotonic
+        # Shard calls made for a traced request get a CLIENT span and send its traceparent.
+        self.tracing = tracing or Tracing.off()
         self._session: aiohttp.ClientSession | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._descriptors: dict[str, CollectionDescriptor] = {}
@@ -361,15 +366,35 @@ class ClusterClient:
     async def call(
         self, shard: str, method: str, path: str, payload: object, *, mark: bool = True
     ) -> Any:
+        if not self.tracing.enabled or not in_trace():  # background work is not traced
+            return await self._call(shard, method, path, payload, mark, None)
+        attributes = {"shardgate.shard.id": shard, "shardgate.shard.operation": path[1:]}
+        with self.tracing.span(f"shard {path}", SpanKind.CLIENT, attributes) as span:
+            headers: dict[str, str] = {}
+            self.tracing.inject(headers)
+            try:
+                return await self._call(shard, method, path, payload, mark, headers)
+            except (ShardUnavailable, BadRequest) as e:  # their messages name no host
+                fail(span, str(e))
+                raise
+
+    async def _call(
+        self,
+        shard: str,
+        method: str,
+        path: str,
+        payload: object,
+        mark: bool,
+        headers: dict[str, str] | None,
+    ) -> Any:
         assert self._session is not None, "ClusterClient.start() was not called"
         state = self.states[shard]
         data = None if payload is None else orjson.dumps(payload)
+        if data is not None:
+            headers = {**(headers or {}), "content-type": "application/json"}
         try:
             async with self._session.request(
-                method,
-                state.url + path,
-                data=data,
-                headers={"content-type": "application/json"} if data is not None else None,
+                method, state.url + path, data=data, headers=headers
             ) as resp:
                 body = await resp.read()
                 status = resp.status

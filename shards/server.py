@@ -11,12 +11,13 @@ without details.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +26,7 @@ import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -32,6 +34,9 @@ from starlette.routing import Route
 from shards.errors import BadRequest
 from shards.protocol import AggregateRequest, QueryRequest
 from shards.storage import RawDoc, ShardStorage, Synchronous
+from shards.telemetry import TelemetrySettings, Tracing
+from shards.telemetry.asgi import ServerSpans
+from shards.telemetry.tracing import in_trace
 from shards.triggers.runtime import TriggerRuntime
 from shards.vectors import ShardVectors
 
@@ -61,6 +66,7 @@ class ShardSettings:
     synchronous: Synchronous = "NORMAL"
     max_body_bytes: int = 64 * 1024 * 1024  # above the gateway's 32 MiB request limit
     vector_save_seconds: float = 30.0  # how often changed vector indexes are saved
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     def __post_init__(self) -> None:
         # The id names a directory: keep it to a safe, single path segment.
@@ -92,7 +98,15 @@ class _TooLarge(Exception):
 VectorHandler = Callable[[ShardVectors, dict[str, Any]], Awaitable[Any]]
 
 
-def build_shard(settings: ShardSettings) -> Starlette:
+def build_shard(settings: ShardSettings, tracing: Tracing | None = None) -> Starlette:
+    """`tracing`: where spans go (default: built from `settings.telemetry`). A request
+    carrying a `traceparent` gets a server span, its SQLite and FAISS work child spans."""
+    traces = tracing or Tracing.start(
+        settings.telemetry,
+        service=f"{settings.telemetry.service_name}-shard",
+        attributes={"service.instance.id": settings.shard_id},
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +125,9 @@ def build_shard(settings: ShardSettings) -> Starlette:
         try:
             # Before serving: a restarted shard delivers its pending events and writes
             # outbox rows for the triggers it had, from its first write on.
-            triggers = await TriggerRuntime.open(settings.shard_id, storage, settings.db_path)
+            triggers = await TriggerRuntime.open(
+                settings.shard_id, storage, settings.db_path, tracing=traces
+            )
         except BaseException:
             await storage.close()
             await vectors.close()
@@ -124,18 +140,26 @@ def build_shard(settings: ShardSettings) -> Starlette:
             await triggers.close()
             await storage.close()  # before the indexes: no commit may reach them after their save
             await vectors.close()
+            await asyncio.to_thread(traces.shutdown)
 
     def post(
-        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], state: str = "storage"
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+        state: str = "storage",
+        span: str | None = None,
     ) -> Callable[[Request], Awaitable[Response]]:
-        """A JSON POST endpoint: `handler(app.state.<state>, body)`, errors as JSON."""
+        """A JSON POST endpoint: `handler(app.state.<state>, body)`, errors as JSON; its
+        work in a `span` (e.g. "sqlite get") when the request is traced."""
 
         async def endpoint(request: Request) -> Response:
             async def call() -> Any:
                 body = await _read_json(request, settings.max_body_bytes)
                 if not isinstance(body, dict):
                     raise BadRequest("the request body must be a JSON object")
-                return await handler(getattr(request.app.state, state), body)
+                target = getattr(request.app.state, state)
+                if span is None or not traces.enabled or not in_trace():
+                    return await handler(target, body)
+                with traces.span(span, attributes=work_attributes(span, body)):
+                    return await handler(target, body)
 
             return await _respond(call)
 
@@ -144,8 +168,10 @@ def build_shard(settings: ShardSettings) -> Starlette:
     def post_triggers(path: str) -> Callable[[Request], Awaitable[Response]]:
         return post(lambda runtime, body: runtime.handlers()[path](body), "triggers")
 
-    def post_vectors(handler: VectorHandler) -> Callable[[Request], Awaitable[Response]]:
-        return post(handler, "vectors")  # type: ignore[arg-type]
+    def post_vectors(
+        handler: VectorHandler, span: str | None = None
+    ) -> Callable[[Request], Awaitable[Response]]:
+        return post(handler, "vectors", span)  # type: ignore[arg-type]
 
     async def verify_vectors(request: Request) -> Response:
         return await _respond(request.app.state.vectors.verify)
@@ -168,21 +194,65 @@ def build_shard(settings: ShardSettings) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
         Route("/collections", post_vectors(_collections), methods=["POST"]),
-        Route("/write", post(_write), methods=["POST"]),
-        Route("/get", post(_get), methods=["POST"]),
-        Route("/query", post(_query), methods=["POST"]),
-        Route("/aggregate", post(_aggregate), methods=["POST"]),
-        Route("/search", post_vectors(_search), methods=["POST"]),
-        Route("/searches", post_vectors(_searches), methods=["POST"]),
+        Route("/write", post(_write, span="sqlite write"), methods=["POST"]),
+        Route("/get", post(_get, span="sqlite get"), methods=["POST"]),
+        Route("/query", post(_query, span="sqlite query"), methods=["POST"]),
+        Route("/aggregate", post(_aggregate, span="sqlite aggregate"), methods=["POST"]),
+        Route("/search", post_vectors(_search, span="faiss search"), methods=["POST"]),
+        Route("/searches", post_vectors(_searches, span="faiss search"), methods=["POST"]),
         Route("/vectors/rebuild", post_vectors(_rebuild_vectors), methods=["POST"]),
         Route("/vectors/verify", verify_vectors, methods=["GET"]),
-        Route("/unique/claim", post(_claim), methods=["POST"]),
-        Route("/unique/release", post(_release), methods=["POST"]),
+        Route("/unique/claim", post(_claim, span="sqlite claim"), methods=["POST"]),
+        Route("/unique/release", post(_release, span="sqlite release"), methods=["POST"]),
         *(Route(path, post_triggers(path), methods=["POST"]) for path in TRIGGER_PATHS),
     ]
+    middleware = []
+    if traces.enabled:  # requests that carry a traceparent; gateways' health checks never
+        middleware.append(
+            Middleware(ServerSpans, tracing=traces, route=_traced_route, continued_only=True)
+        )
     return Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+        middleware=middleware,
     )
+
+
+def _traced_route(path: str) -> str | None:
+    return None if path == "/health" else path
+
+
+def work_attributes(span: str, body: dict[str, Any]) -> dict[str, str | int]:
+    """What a shard's SQLite or FAISS work is about: the operation and collection, never
+    SQL, keys, values or vectors."""
+    system, _, operation = span.partition(" ")
+    attributes: dict[str, str | int] = {"db.system.name": system, "db.operation.name": operation}
+    collection = body.get("collection")
+    if isinstance(collection, str):
+        attributes["db.collection.name"] = collection[:200]
+    for name in ("writes", "keys", "claims", "searches"):
+        items = body.get(name)
+        if isinstance(items, list):
+            attributes["db.operation.batch.size"] = len(items)
+    searches = body.get("searches")
+    if system == "faiss" and isinstance(searches, list) and searches:  # a coalesced batch
+        first = searches[0]
+        if isinstance(first, dict) and all(
+            isinstance(s, dict) and s.get("field") == first.get("field") for s in searches
+        ):
+            body = {"field": first.get("field"), "k": max(_int_k(s) for s in searches)}
+    if system == "faiss":
+        if isinstance(body.get("field"), str):
+            attributes["shardgate.vector.field"] = body["field"][:200]
+        if isinstance(body.get("k"), int):
+            attributes["shardgate.vector.k"] = body["k"]
+    return attributes
+
+
+def _int_k(search: dict[str, Any]) -> int:
+    k = search.get("k")
+    return k if isinstance(k, int) else 0
 
 
 async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:

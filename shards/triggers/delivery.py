@@ -25,8 +25,10 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 import orjson
+from opentelemetry.trace import SpanKind
 
 from shards.storage import ShardStorage
+from shards.telemetry.tracing import Tracing, fail
 from shards.triggers import payload, signing
 from shards.triggers.backoff import backoff_ms, retry_after_ms
 from shards.triggers.definitions import TriggerDef
@@ -71,8 +73,10 @@ class Deliverer:
         on_delivered: Callable[[Event], None] = lambda _e: None,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         rand: Callable[[], float] = random.random,
+        tracing: Tracing | None = None,
     ) -> None:
         self.shard_id = shard_id
+        self._tracing = tracing or Tracing.off()
         self._storage = storage
         self._reader = reader
         self._send = send
@@ -202,6 +206,23 @@ class Deliverer:
             self._on_delivered(event)
 
     async def attempt(self, event: Event, trigger: TriggerDef) -> Attempt:
+        """One delivery attempt; traced as a CLIENT span (a trace of its own) whose
+        `traceparent` the receiver gets, with the trigger and event, never the URL."""
+        attributes = {
+            "shardgate.trigger.name": trigger.name,
+            "shardgate.event.id": event.id,
+            "shardgate.event.retry": event.tries,
+        }
+        with self._tracing.span(f"webhook {trigger.name}", SpanKind.CLIENT, attributes) as span:
+            attempt = await self._attempt(event, trigger)
+            if attempt.code is not None:
+                span.set_attribute("http.response.status_code", attempt.code)
+            if attempt.status != "delivered":  # the error's type only: its text names hosts
+                reason = f"HTTP {attempt.code}" if attempt.code else (attempt.error or "")
+                fail(span, f"{attempt.status}: {reason.partition(':')[0]}")
+            return attempt
+
+    async def _attempt(self, event: Event, trigger: TriggerDef) -> Attempt:
         now = self._now_ms()
         started = time.perf_counter()
         code: int | None = None
@@ -213,6 +234,7 @@ class Deliverer:
                 "content-type": "application/json",
                 **signing.headers(trigger.secret, event.id, now // 1000, body),
             }
+            self._tracing.inject(headers)
             url = trigger.resolve_url()
             response = await self._send(url, body, headers, trigger.retry.timeout_s)
         except Exception as e:  # network, timeout, refused address, missing URL variable...

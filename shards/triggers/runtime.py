@@ -17,6 +17,7 @@ import orjson
 
 from shards.errors import BadRequest
 from shards.storage import ShardStorage
+from shards.telemetry import Tracing
 from shards.triggers.config import TriggerConfig, allow_private_from_env
 from shards.triggers.definitions import TriggerDef
 from shards.triggers.delivery import Deliverer
@@ -34,7 +35,13 @@ def _now_ms() -> int:
 
 
 class TriggerRuntime:
-    def __init__(self, shard_id: str, storage: ShardStorage, reader: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        shard_id: str,
+        storage: ShardStorage,
+        reader: sqlite3.Connection,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.shard_id = shard_id
         self.storage = storage
         self._reader = reader
@@ -61,15 +68,18 @@ class TriggerRuntime:
             owners=self.peers.owners,
             concurrency=lambda: self.hook.config.options.concurrency,
             on_delivered=lambda e: self.peers.delivered(e.id, e.replicas),
+            tracing=tracing,
         )
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    async def open(cls, shard_id: str, storage: ShardStorage, path: Path) -> TriggerRuntime:
+    async def open(
+        cls, shard_id: str, storage: ShardStorage, path: Path, *, tracing: Tracing | None = None
+    ) -> TriggerRuntime:
         await storage.execute(create_schema)
         reader = sqlite3.connect(path, isolation_level=None, timeout=1.0)
         reader.execute("PRAGMA query_only=ON")
-        self = cls(shard_id, storage, reader)
+        self = cls(shard_id, storage, reader, tracing)
         [row] = reader.execute("SELECT count(*), max(config) FROM trigger_config").fetchall()
         if row[0]:
             self._apply(TriggerConfig.parse(orjson.loads(row[1]), allow_private_env=True))

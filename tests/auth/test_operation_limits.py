@@ -56,3 +56,46 @@ def test_settings_from_the_file_and_the_environment() -> None:
         OperationLimits.from_sources(None, {"SHARDGATE_MAX_DEPTH": "deep"})
     with pytest.raises(ValueError, match="at least 1"):
         OperationLimits.from_sources({"max_aliases": 0}, {})
+
+
+def test_a_fragment_bomb_is_counted_without_being_expanded() -> None:
+    # Each fragment spreads the next twice: 2^40 fields once expanded. Counting must still be
+    # instant (each fragment measured once) and the counts exact.
+    levels = 40
+    fragments = "\n".join(
+        f"fragment F{i} on T {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    query = f"{{ a {{ ...F0 }} }}\n{fragments}\nfragment F{levels} on T {{ x: f }}"
+    document = parse(query)
+    operation = next(d for d in document.definitions if d.kind == "operation_definition")
+    m = measure(document, operation)  # type: ignore[arg-type]
+    assert (m.depth, m.aliases, m.fields) == (2, 2**levels, 2**levels + 1)
+    errors = OperationLimits(max_height=1000, max_aliases=30).check(document, None)
+    assert [e.extensions["code"] for e in errors] == [  # type: ignore[index]
+        "MAX_ALIASES_LIMIT",
+        "MAX_HEIGHT_LIMIT",
+    ]
+
+
+def test_cost_is_root_fields_plus_aliases() -> None:
+    document = parse("{ a: users { x: id } b: users { id } orders { id } }")
+    operation = next(d for d in document.definitions if d.kind == "operation_definition")
+    assert measure(document, operation).cost == 3 + 3  # type: ignore[arg-type]
+
+
+def test_batching_and_introspection_settings() -> None:
+    limits = OperationLimits.from_sources(
+        {"batching": True, "max_batch": 5, "introspection_roles": ["developer"]},
+        {"SHARDGATE_MAX_TOKENS": "500"},
+    )
+    assert (limits.batching, limits.max_batch, limits.max_tokens) == (True, 5, 500)
+    assert limits.may_introspect("developer", False) and limits.may_introspect("user", True)
+    assert not limits.may_introspect("user", False)
+    assert OperationLimits.from_sources(None, {}).may_introspect("anyone", False)
+    env = {"SHARDGATE_BATCHING": "0", "SHARDGATE_INTROSPECTION_ROLES": "a, b"}
+    limits = OperationLimits.from_sources({"batching": True}, env)
+    assert not limits.batching and limits.introspection_roles == ("a", "b")
+    with pytest.raises(ValueError, match="unknown setting"):
+        OperationLimits.from_sources({"max_dept": 3}, {})
+    with pytest.raises(ValueError, match="batching must be true or false"):
+        OperationLimits.from_sources(None, {"SHARDGATE_BATCHING": "sometimes"})

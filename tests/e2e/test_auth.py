@@ -36,6 +36,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "SHARDGATE_JWT_SECRET": SECRET,
         "SHARDGATE_ADMIN_SECRET": ADMIN,
         "SHARDGATE_MAX_ALIASES": "3",
+        "SHARDGATE_RATE_LIMIT": "1000/hour",
+        "SHARDGATE_INTROSPECTION_ROLES": "editor",
     }
     with running_cluster(tmp_path_factory.mktemp("auth"), env=env) as c:
         yield c
@@ -108,3 +110,34 @@ def test_operation_limits_come_from_the_environment(cluster: Cluster) -> None:
     refused = post(cluster, bearer, query).json()
     assert refused["errors"][0]["extensions"]["code"] == "MAX_ALIASES_LIMIT"
     assert post(cluster, bearer, "{ a: usersAggregate { count } }").status_code == 200
+
+
+def test_the_store_gateway_applies_rate_limits_csrf_and_introspection(cluster: Cluster) -> None:
+    user = {"authorization": f"Bearer {token(['user', 'editor'], 'user', **{'user-id': 'rl'})}"}
+    resp = post(cluster, user)
+    assert resp.status_code == 200
+    assert resp.headers["ratelimit-policy"] == '"default";q=1000;w=3600'
+    assert resp.headers["ratelimit"].startswith('"default";r=')
+    admin = post(cluster, {"x-shardgate-admin-secret": ADMIN})
+    assert admin.status_code == 200 and "ratelimit" not in admin.headers  # exempt
+    forged = cluster.http.post(
+        cluster.url + "/graphql",
+        content=b'{"query": "{ usersAggregate { count } }"}',
+        headers={**user, "content-type": "text/plain"},
+    )
+    assert forged.status_code == 400
+    assert forged.json()["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+    schema = "{ __schema { queryType { name } } }"
+    refused = post(cluster, user, schema).json()
+    assert refused["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+    allowed = post(cluster, {**user, "x-shardgate-role": "editor"}, schema).json()
+    assert allowed == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+def test_healthz_shows_addresses_to_the_admin_only(cluster: Cluster) -> None:
+    anyone = cluster.http.get(cluster.url + "/healthz").json()
+    assert anyone["status"] == "ok"
+    assert all(set(s) == {"alive"} for s in anyone["shards"].values())
+    assert "127.0.0.1" not in str(anyone)
+    admin = cluster.http.get(cluster.url + "/healthz", headers={"x-shardgate-admin-secret": ADMIN})
+    assert all(s["url"].startswith("http://127.0.0.1:") for s in admin.json()["shards"].values())

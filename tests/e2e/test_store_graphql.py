@@ -247,9 +247,18 @@ def test_malformed_requests_get_http_errors(cluster: Cluster) -> None:
     resp = cluster.http.post(
         cluster.url + "/graphql", content=b"query", headers={"content-type": "text/plain"}
     )
+    assert resp.status_code == 400  # a form could send that: CSRF
+    assert resp.json()["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+    resp = cluster.http.post(
+        cluster.url + "/graphql",
+        content=b"query",
+        headers={"content-type": "text/plain", "x-shardgate-csrf": "1"},
+    )
     assert resp.status_code == 415
     resp = cluster.http.get(
-        cluster.url + "/graphql", params={"query": 'mutation { deleteUser(id: "a1") { id } }'}
+        cluster.url + "/graphql",
+        params={"query": 'mutation { deleteUser(id: "a1") { id } }'},
+        headers={"x-shardgate-csrf": "1"},
     )
     assert resp.status_code == 405
     resp = cluster.http.post(
@@ -265,7 +274,9 @@ def test_graphiql_for_browsers_and_get_queries(cluster: Cluster) -> None:
     page = cluster.http.get(cluster.url + "/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     resp = cluster.http.get(
-        cluster.url + "/graphql", params={"query": "{ usersAggregate { count } }"}
+        cluster.url + "/graphql",
+        params={"query": "{ usersAggregate { count } }"},
+        headers={"apollo-require-preflight": "true"},  # CSRF: a GET needs such a header
     )
     assert resp.status_code == 200 and "usersAggregate" in resp.json()["data"]
 

@@ -31,7 +31,7 @@ SCHEMA.query_type.fields["hello"].resolve = lambda _o, _i, name="world": f"hello
 SCHEMA.query_type.fields["boom"].resolve = _boom  # type: ignore[union-attr]
 SCHEMA.query_type.fields["coded"].resolve = _coded  # type: ignore[union-attr]
 SCHEMA.mutation_type.fields["touch"].resolve = lambda *_: 1  # type: ignore[union-attr]
-EXECUTABLE = Executable(SCHEMA, "test@1", lambda _request: None)
+EXECUTABLE = Executable(SCHEMA, "test@1", lambda _session: None)
 
 
 @pytest.fixture
@@ -66,9 +66,12 @@ async def test_graphql_response_media_type_uses_status_codes(client: httpx.Async
 
 
 async def test_get_runs_queries_but_never_mutations(client: httpx.AsyncClient) -> None:
-    ok = await client.get("/graphql", params={"query": "{ hello }"})
+    preflight = {"x-shardgate-csrf": "1"}  # a GET has no content type: CSRF needs a header
+    ok = await client.get("/graphql", params={"query": "{ hello }"}, headers=preflight)
     assert ok.json() == {"data": {"hello": "hello world"}}
-    refused = await client.get("/graphql", params={"query": "mutation { touch }"})
+    refused = await client.get(
+        "/graphql", params={"query": "mutation { touch }"}, headers=preflight
+    )
     assert refused.status_code == 405 and refused.headers["allow"] == "POST"
 
 
@@ -87,7 +90,7 @@ async def test_unexpected_errors_are_masked_coded_ones_kept(client: httpx.AsyncC
     ("content", "headers", "status", "fragment"),
     [
         (b"{", {"content-type": "application/json"}, 400, "not valid JSON"),
-        (b"[1]", {"content-type": "application/json"}, 400, "JSON object"),
+        (b"[1]", {"content-type": "application/json"}, 400, "not enabled"),
         (b'{"query": 5}', {"content-type": "application/json"}, 400, "'query'"),
         (
             b'{"query": "{ hello }", "variables": [1]}',
@@ -95,7 +98,8 @@ async def test_unexpected_errors_are_masked_coded_ones_kept(client: httpx.AsyncC
             400,
             "'variables'",
         ),
-        (b"{ hello }", {"content-type": "text/plain"}, 415, "application/json"),
+        (b"{ hello }", {"content-type": "text/plain", "x-shardgate-csrf": "1"}, 415, "json"),
+        (b"{ hello }", {"content-type": "application/graphql"}, 415, "application/json"),
     ],
 )
 async def test_malformed_requests(
@@ -106,14 +110,17 @@ async def test_malformed_requests(
     assert fragment in resp.json()["errors"][0]["message"]
 
 
-def test_document_cache_validates_once_per_schema_version() -> None:
+def test_document_cache_parses_once_and_validates_per_schema_version() -> None:
     cache = DocumentCache(size=2)
     doc1, errors = cache.get(EXECUTABLE, "{ hello }")
     assert doc1 is not None and not errors
     assert cache.get(EXECUTABLE, "{ hello }")[0] is doc1  # no second parse or validation
-    other = Executable(SCHEMA, "test@2", lambda _request: None)
-    assert cache.get(other, "{ hello }")[0] is not doc1  # a new schema version revalidates
+    without_hello = Executable(
+        build_schema("type Query { boom: String }"), "test@2", lambda _: None
+    )
+    assert cache.get(without_hello, "{ hello }")[1]  # a new schema version revalidates
     cache.get(EXECUTABLE, "{ boom }")
+    cache.get(EXECUTABLE, "{ coded }")
     assert cache.get(EXECUTABLE, "{ hello }")[0] is not doc1  # evicted (LRU of 2)
     assert cache.get(EXECUTABLE, "{ nope }")[1]  # validation errors are cached too
 

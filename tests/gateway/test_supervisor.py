@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from gateway.supervisor import Supervisor
+from shards.telemetry import TelemetrySettings
 
 
 def test_a_child_that_keeps_crashing_is_given_up_on() -> None:
@@ -27,4 +28,17 @@ def test_restarts_are_counted_within_a_window() -> None:
         now[0] += Supervisor.RESTART_WINDOW
         assert sup._restart(child)
         child.proc.wait()
+    sup.stop()
+
+
+def test_children_get_the_telemetry_settings_also_when_restarted() -> None:
+    now = [0.0]
+    sup = Supervisor(clock=lambda: now[0])
+    env = TelemetrySettings.from_sources({"exporter": "otlp", "service_name": "up"}, {}).as_env()
+    check = "import os; raise SystemExit(7 if os.environ['OTEL_SERVICE_NAME'] == 'up' else 1)"
+    sup.spawn("child", [sys.executable, "-c", check], env)
+    [child] = sup.children
+    assert child.proc.wait() == 7
+    assert sup._restart(child)
+    assert child.proc.wait() == 7
     sup.stop()

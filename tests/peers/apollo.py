@@ -227,3 +227,57 @@ def shop_subgraphs(*, timeout: float = 60.0) -> Iterator[dict[str, str]]:
     ) as process:
         line = process.wait_for_line(r"^READY (\{.*\})$", timeout=timeout)
         yield json.loads(line.group(1))
+
+
+@contextmanager
+def apollo_gateways(
+    gateways: Mapping[str, tuple[Path, Mapping[str, str]]], *, timeout: float = 60.0
+) -> Iterator[str]:
+    """Apollo Gateways in one process: name -> (supergraph file, subgraph name -> URL). Yields
+    the base URL; each gateway serves `<base>/<name>/graphql`."""
+    peer_dir = ensure_installed()
+    port = free_port()
+    config = {n: {"supergraph": str(p), "urls": dict(u)} for n, (p, u) in gateways.items()}
+    with running_process(
+        [_require_tool("node"), "gateways.mjs"],
+        name="apollo-gateways",
+        env={**_PEER_ENV, "PORT": str(port), "GATEWAYS": json.dumps(config)},
+        cwd=peer_dir,
+        ready=OutputLine(rf"^READY {port}$"),
+        timeout=timeout,
+    ):
+        yield f"http://{LOOPBACK}:{port}"
+
+
+def apollo_plans(
+    supergraph: Path, operations: Mapping[str, str], *, refused: str | None = None
+) -> dict[str, str]:
+    """Apollo's plans (text form) for several operations (name -> text) over one supergraph,
+    planned in one Node process. Raises ApolloPeerError if Apollo refuses one, unless
+    `refused` is given: then that operation's entry is `refused` followed by Apollo's error."""
+    peer_dir = ensure_installed()
+    with tempfile.TemporaryDirectory(prefix="shardgate-plans-") as tmp:
+        paths = {}
+        for index, (name, text) in enumerate(operations.items()):
+            paths[name] = Path(tmp) / f"{index}.graphql"
+            paths[name].write_text(text)
+        done = subprocess.run(
+            [_require_tool("node"), "plans.mjs", str(supergraph), *map(str, paths.values())],
+            cwd=peer_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise ApolloPeerError(f"plans.mjs failed: {done.stderr.strip()}")
+    plans = json.loads(done.stdout)
+    out = {}
+    for name, path in paths.items():
+        plan = plans[str(path)]
+        if isinstance(plan, dict) and refused is not None:
+            plan = f"{refused}{plan['error']}"
+        elif isinstance(plan, dict):
+            raise ApolloPeerError(f"Apollo could not plan {name}: {plan['error']}")
+        out[name] = plan
+    return out

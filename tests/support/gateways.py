@@ -23,8 +23,10 @@ def shardgate_gateway(
     subgraph_urls: Mapping[str, str] | None = None,
     compose_from: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Yields the gateway's GraphQL URL once its /healthz answers; `extra`: more flags."""
+    """Yields the gateway's GraphQL URL once its /healthz answers; `extra`: more flags,
+    `env`: variables laid over the environment (SHARDGATE_RATE_LIMIT=...)."""
     port = free_port()
     argv = [sys.executable, "-m", "gateway", "gateway", "--port", str(port)]
     if supergraph is not None:
@@ -38,6 +40,7 @@ def shardgate_gateway(
         argv,
         name="shardgate-gateway",
         cwd=REPO,
+        env=env,
         ready=HttpReady(f"http://127.0.0.1:{port}/healthz"),
     ):
         yield f"http://127.0.0.1:{port}/graphql"

@@ -54,7 +54,9 @@ def build(secret: str) -> web.Application:
                 "verified": verified,
                 "received_at": received,
                 "answered": status,
-                "headers": {k: v for k, v in headers.items() if k.startswith("x-")},
+                "headers": {
+                    k: v for k, v in headers.items() if k.startswith("x-") or k == "traceparent"
+                },
             }
         )
         if delay:

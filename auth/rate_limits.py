@@ -1,0 +1,203 @@
+"""Rate limits over the `limits` library's async moving window, in memory or in Redis.
+
+    limiter = RateLimiter(RateLimitSettings.from_sources({"default": "100/minute"}, {}))
+    caller = limiter.caller(session, "203.0.113.9")     # who is counted
+    decision = await limiter.hit(caller, "SearchUsers", cost=1)
+    decision.allowed, decision.headers()                 # RateLimit, RateLimit-Policy, ...
+    await limiter.close()
+
+A caller is keyed by its JWT subject; a token without a subject by its role (a service
+account); a caller without a token (the anonymous role, or no authentication) by its client
+address. Each caller has the `default` limit, or its role's; an operation with a limit of its
+own also counts against that, per caller. In cost mode an operation costs its root fields plus
+its aliases (fragments expanded) instead of 1.
+
+Headers follow draft-ietf-httpapi-ratelimit-headers (-10):
+    RateLimit-Policy: "default";q=100;w=60, "operation:SearchUsers";q=10;w=60
+    RateLimit: "default";r=42;t=17, "operation:SearchUsers";r=9;t=58
+and a refused request also gets Retry-After (seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import ConfigurationError, StorageError
+
+from auth.rate_limit_settings import RateLimitSettings
+from auth.session import Session
+
+log = logging.getLogger("shardgate.rate_limits")
+WARN_EVERY = 10.0  # seconds between two "storage unreachable" warnings
+
+
+class RateLimitUnavailable(Exception):
+    """The shared counters cannot be reached and the limits are configured to fail closed."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    key: str  # "subject:u1", "role:service", "address:203.0.113.9"
+    role: str | None
+    exempt: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    name: str
+    item: RateLimitItem
+    remaining: int
+    reset_in: int  # seconds until the window has room again
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool = True
+    states: tuple[PolicyState, ...] = ()
+    retry_after: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        if not self.states:
+            return {}
+        out = {
+            "ratelimit-policy": ", ".join(
+                f"{_sf(s.name)};q={s.item.amount};w={s.item.get_expiry()}" for s in self.states
+            ),
+            "ratelimit": ", ".join(
+                f"{_sf(s.name)};r={s.remaining};t={s.reset_in}" for s in self.states
+            ),
+        }
+        if self.retry_after is not None:
+            out["retry-after"] = str(self.retry_after)
+        return out
+
+
+def combined(decisions: list[Decision]) -> Decision:
+    """Several decisions of one HTTP request (a batch) as one: the latest state of each policy,
+    the longest Retry-After."""
+    states: dict[str, PolicyState] = {}
+    retries = [d.retry_after for d in decisions if d.retry_after is not None]
+    for d in decisions:
+        states.update((s.name, s) for s in d.states)
+    return Decision(
+        all(d.allowed for d in decisions), tuple(states.values()), max(retries, default=None)
+    )
+
+
+def _sf(name: str) -> str:
+    """An HTTP structured-field string."""
+    cleaned = "".join(c for c in name if " " <= c <= "~")
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass
+class RateLimiter:
+    settings: RateLimitSettings
+    anonymous_role: str | None = None
+    clock: Callable[[], float] = time.time  # the moving window itself uses wall time
+    storage: Storage = field(init=False)
+    window: MovingWindowRateLimiter = field(init=False)
+    _last_warning: float = field(default=-math.inf, init=False)
+
+    def __post_init__(self) -> None:
+        if self.settings.shared:
+            try:
+                self.storage = RedisStorage(
+                    f"async+{self.settings.storage}",
+                    implementation="redispy",
+                    wrap_exceptions=True,
+                    key_prefix="shardgate",
+                    socket_timeout=self.settings.timeout,
+                    socket_connect_timeout=self.settings.timeout,
+                )
+            except ConfigurationError:
+                raise RuntimeError(
+                    "[rate_limits] storage is Redis but the redis client is not installed: "
+                    "pip install 'shardgate[redis]'"
+                ) from None
+        else:
+            self.storage = MemoryStorage()
+        self.window = MovingWindowRateLimiter(self.storage)
+
+    @property
+    def active(self) -> bool:
+        return self.settings.active
+
+    def caller(self, session: Session | None, address: str) -> Caller:
+        if session is None:
+            return Caller(f"address:{address}", None)
+        exempt = session.is_admin and self.settings.exempt_admin
+        if session.subject is not None:
+            return Caller(f"subject:{session.subject}", session.role, exempt)
+        if session.is_admin or session.role != self.anonymous_role:
+            return Caller(f"role:{session.role}", session.role, exempt)
+        return Caller(f"address:{address}", session.role, exempt)
+
+    def policies(
+        self, caller: Caller, operation: str | None
+    ) -> list[tuple[str, str, RateLimitItem]]:
+        """(policy name, scope, limit) that apply; the scope keeps counters apart."""
+        s = self.settings
+        out = []
+        if caller.role is not None and caller.role in s.roles:
+            scope, items = f"role:{caller.role}", s.roles[caller.role]
+        else:
+            scope, items = "default", s.default
+        out += [(_name(scope, i, items), scope, i) for i in items]
+        if operation is not None and operation in s.operations:
+            scope, items = f"operation:{operation}", s.operations[operation]
+            out += [(_name(scope, i, items), scope, i) for i in items]
+        return out
+
+    async def hit(self, caller: Caller, operation: str | None, cost: int = 1) -> Decision:
+        if caller.exempt or not self.active:
+            return Decision()
+        try:
+            return await self._hit(caller, operation, cost)
+        except StorageError as e:
+            now = self.clock()
+            if now - self._last_warning >= WARN_EVERY:
+                self._last_warning = now
+                log.warning(
+                    "rate limits: storage unreachable (%s); failing %s",
+                    type(e.storage_error).__name__,
+                    self.settings.fail,
+                )
+            if self.settings.fail == "closed":
+                raise RateLimitUnavailable() from None
+            return Decision()
+
+    async def _hit(self, caller: Caller, operation: str | None, cost: int) -> Decision:
+        states, allowed, retry = [], True, None
+        for name, scope, item in self.policies(caller, operation):
+            ids = (scope, caller.key)
+            ok = allowed and await self.window.hit(item, *ids, cost=cost)
+            stats = await self.window.get_window_stats(item, *ids)
+            reset_in = max(1, math.ceil(stats.reset_time - self.clock()))
+            states.append(PolicyState(name, item, max(0, stats.remaining), reset_in))
+            if not ok:
+                # cost over the whole limit never fits: say when the window is empty again
+                wait = reset_in if cost <= item.amount else item.get_expiry()
+                allowed, retry = False, max(retry or 0, wait)
+        return Decision(allowed, tuple(states), retry)
+
+    async def close(self) -> None:
+        if isinstance(self.storage, MemoryStorage):
+            timer = self.storage.timer
+            if timer is not None and not timer.done():
+                timer.cancel()
+            return
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
+
+
+def _name(scope: str, item: RateLimitItem, items: tuple[RateLimitItem, ...]) -> str:
+    return scope if len(items) == 1 else f"{scope}/{item.get_expiry()}s"
