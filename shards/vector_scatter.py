@@ -1,14 +1,15 @@
-"""Vector search over the ring: every live shard is asked for the top k of everything it
-holds, and the answers are merged into the global top k.
+"""Vector search over the ring: live shards that together hold every range are asked for
+the top k of everything they hold, and the answers are merged into the global top k.
 
-Why every shard, for all it holds (not one replica per range, as `shards.scatter` scans do):
-a shard's FAISS index holds all of its ranges, so restricting it to some of them costs a mask
-and, for HNSW/IVF, a wider search, while its top k over all of them is a superset of what it
-would return for some. Any document of the global top k is in the top k of every shard that
-holds it, so the union of the answers holds the global top k; a document two replicas return
-is counted once (its newest version). The same fan-out gives failover for free: a shard that
-is down, or fails during the search, leaves its ranges covered by their other replicas, which
-were asked anyway.
+Why a shard answers for all it holds (not for one replica's share of ranges, as
+`shards.scatter` scans do): its FAISS index holds all of its ranges, so restricting it to
+some of them costs a mask and, for HNSW/IVF, a wider search, while its top k over all of
+them is a superset of what it would return for some. Any document of the global top k is in
+the top k of every shard that holds it, so the union of the answers of a cover of the ranges
+holds the global top k; a document two replicas return is counted once (its newest version).
+At ONE the cover is small and rotates (3 shards, replication 2: two shards a search, a
+different two each time); a shard of it that is down is left out of it, and one that fails
+during the search has its ranges asked of the shards not asked yet.
 
 Consistency: a range is covered when `need` of its replicas answered (ONE: 1). A range with
 fewer is
@@ -25,6 +26,7 @@ replicas disagree (a dropped hit is not replaced). Searches do not repair replic
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,15 +58,37 @@ class Layout:
 
     ranges: list[TokenRange]
     holdings: dict[str, list[tuple[int, int]]]  # shard -> every range it holds, merged
+    covers: dict[str, int]  # shard -> the ranges it holds, as bits of a Python int
+    turns: itertools.count[int] = field(default_factory=itertools.count)  # rotates the cover
 
 
 def layout(ring: Ring) -> Layout:
     ranges = ring.ranges()
     holdings: dict[str, list[tuple[int, int]]] = {s: [] for s in ring.shards}
-    for r in ranges:
+    covers = dict.fromkeys(ring.shards, 0)
+    for i, r in enumerate(ranges):
         for s in r.replicas:
             holdings[s].append((r.lo, r.hi))
-    return Layout(ranges, {s: _merge_adjacent(rs) for s, rs in holdings.items()})
+            covers[s] |= 1 << i
+    merged = {s: _merge_adjacent(rs) for s, rs in holdings.items()}
+    return Layout(ranges, merged, covers)
+
+
+def cover(plan: Layout, live: list[str]) -> list[str]:
+    """Live shards that together hold every range any live shard holds, few of them, taken
+    in turn (3 shards, replication 2: two of them, a different two each time)."""
+    start = next(plan.turns) % len(live) if live else 0
+    reachable = 0
+    for s in live:
+        reachable |= plan.covers[s]
+    chosen, covered = [], 0
+    for s in live[start:] + live[:start]:
+        if plan.covers[s] & ~covered:
+            chosen.append(s)
+            covered |= plan.covers[s]
+            if covered == reachable:
+                break
+    return chosen
 
 
 async def search(
@@ -81,27 +105,37 @@ async def search(
     ring = client.ring
     plan = client.search_layout()
     alive = client.alive()
-    asked = [s for s in ring.shards if alive[s]]
-    answers = await asyncio.gather(
-        *(
-            client.search_shard(s, {**request, "ranges": plan.holdings[s], "meta": True})
-            for s in asked
-        ),
-        return_exceptions=True,
-    )
+    live = [s for s in ring.shards if alive[s]]
     answered: dict[str, dict[str, Any]] = {}
-    for shard, answer in zip(asked, answers, strict=True):
-        if isinstance(answer, ShardUnavailable):
-            continue  # `call` marked it down; its ranges' other replicas were asked too
-        if isinstance(answer, BaseException):
-            raise answer
-        answered[shard] = answer
+    failed: set[str] = set()
+    # At ONE a cover of the ranges is enough (each answer is the top k of all a shard
+    # holds); at QUORUM/ALL every live replica is needed. A cover shard that fails has its
+    # ranges asked of the live shards not asked yet, once.
+    asked = cover(plan, live) if need == 1 else live
+    for _ in range(2):
+        answers = await asyncio.gather(
+            *(
+                client.search_shard(s, {**request, "ranges": plan.holdings[s], "meta": True})
+                for s in asked
+            ),
+            return_exceptions=True,
+        )
+        for shard, answer in zip(asked, answers, strict=True):
+            if isinstance(answer, ShardUnavailable):
+                failed.add(shard)  # `call` marked it down
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                answered[shard] = answer
+        if need > 1 or not failed:
+            break
+        asked = [s for s in live if s not in answered and s not in failed]
     if not answered:  # a partial answer of nothing would only hide the outage
         raise ShardUnavailable("no shard is reachable")
-    unavailable = [s for s in ring.shards if s not in answered]
+    unavailable = [s for s in ring.shards if not alive[s] or s in failed]
     short = (
         []
-        if need == 1 and not unavailable  # every shard answered: every range is covered
+        if need == 1 and not unavailable  # a cover of every range answered
         else [r for r in plan.ranges if sum(s in answered for s in r.replicas) < need]
     )
     if short:

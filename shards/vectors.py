@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _KEYS_PER_READ = 500
 T = TypeVar("T")
+_Checked = vector_search.Search | BadRequest  # a search ready to run, or why it was refused
 
 
 @dataclass
@@ -70,6 +71,10 @@ class ShardVectors:
         self._filters = vector_search.FilterCache()  # touched only on `_thread`
         self._last_save = monotonic()
         self._saver: asyncio.Task[None] | None = None
+        # Searches waiting for the vector thread, taken together by `_drain` (event loop only).
+        self._waiting: list[tuple[list[_Checked], asyncio.Future[list[dict[str, Any]]]]] = []
+        self._draining = False
+        self._drainer: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(
@@ -119,18 +124,54 @@ class ShardVectors:
     async def search(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /search`: the best k live documents of the requested token ranges matching
         `where`, as {"hits": [[score, key], ...], "docs": [body, ...]} best first."""
-        return await self._run(self._search, self._checked(request))
+        [answer] = await self._queued([self._checked(request)])
+        if "error" in answer:
+            raise BadRequest(answer["error"]["message"])
+        return answer
 
     async def search_many(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """`POST /searches`: each search's answer, or {"error": {"message": ...}} for one
         refused; all in one hop to the vector thread."""
-        checked: list[vector_search.Search | BadRequest] = []
+        checked: list[_Checked] = []
         for request in requests:
             try:
                 checked.append(self._checked(request))
             except BadRequest as e:
                 checked.append(e)
-        return await self._run(self._search_many, checked)
+        return await self._queued(checked)
+
+    async def _queued(self, checked: list[_Checked]) -> list[dict[str, Any]]:
+        """Searches that arrive while the vector thread is busy wait, and then run together:
+        coalesced into one FAISS call per index and filter (a flat index reads its vectors
+        once for all of them). Ordering holds: a write's changes are queued on the thread
+        before the write is acknowledged, so before any search that arrives after it."""
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((checked, future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = asyncio.ensure_future(self._drain())  # held: tasks are weakly kept
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                searches = [s for checked, _ in batch for s in checked]
+                try:
+                    answers = await self._run(self._search_many, searches)
+                except Exception as e:  # every waiter of the batch sees the failure
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                at = 0
+                for checked, future in batch:
+                    if not future.done():
+                        future.set_result(answers[at : at + len(checked)])
+                    at += len(checked)
+        finally:
+            self._draining = False
+        self._drainer: asyncio.Future[None] | None = None
 
     def _checked(self, request: Mapping[str, Any]) -> vector_search.Search:
         collection, field = _text(request, "collection"), _text(request, "field")
@@ -268,9 +309,7 @@ class ShardVectors:
         for entry in entries:
             entry.dirty = True
 
-    def _search_many(
-        self, searches: list[vector_search.Search | BadRequest]
-    ) -> list[dict[str, Any]]:
+    def _search_many(self, searches: list[_Checked]) -> list[dict[str, Any]]:
         """Searches sharing an index and filter run as one FAISS call (coalesced requests of
         one query shape usually do)."""
         out: list[dict[str, Any]] = [{} for _ in searches]
@@ -296,9 +335,6 @@ class ShardVectors:
         if entry is None:
             raise BadRequest(f"{first.collection}.{first.field} has no index on this shard yet")
         return vector_search.run_many(self._conn, entry.index, group, self._filters)
-
-    def _search(self, search: vector_search.Search) -> dict[str, Any]:
-        return self._run_group([search])[0]
 
     def _rebuild(self, collection: str, specs: list[VectorFieldSpec]) -> dict[str, int]:
         out = {}
