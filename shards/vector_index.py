@@ -207,12 +207,12 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         """The best k (row id, score) among live positions also in `allowed`, best first.
         Scores: cosine similarity, inner product, or Euclidean distance (L2)."""
-        return self.search_many(self.prepare(query), k, allowed)[0]
+        return self.search_many(query, k, allowed)[0]
 
     def search_many(
-        self, queries: Floats, k: int, allowed: Mask | None = None
+        self, queries: Floats | Sequence[float], k: int, allowed: Mask | None = None
     ) -> list[list[tuple[int, float]]]:
-        """`search` for each row of `queries` (prepared), in one FAISS call where it can: a
+        """`search` for each query (a row of `queries`), in one FAISS call where it can: a
         flat index reads its vectors once for all of them (BLAS), not once per query."""
         q = self.prepare(queries)
         mask = self.live if allowed is None else self.live & allowed
