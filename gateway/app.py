@@ -8,6 +8,7 @@ GET      /healthz                       200 once serving; shard states in the bo
 GET      /admin/services                registered services and their SDL
 POST     /admin/services/<service>      push SDL (text/plain or {"sdl": ...}): 200 applied,
                                         409 breaking (with the report), 400 invalid
+POST     /admin/import/<collection>  NDJSON documents inserted in batches (gateway/bulk_import.py)
 POST     /admin/vectors/rebuild         {"collection": "users.User" or "User", "field": null}:
                                         rebuild vector indexes from SQLite on every live shard
 GET      /admin/status                  shards, ring ownership, document counts
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -50,6 +51,7 @@ from gateway.telemetry import (
 )
 from gateway.trigger_admin import trigger_routes
 from gateway.triggers import TriggerRegistry
+from gateway.vector_admin import vector_routes
 from schema.composition import compose
 from schema.errors import SchemaError, SchemaErrors
 from schema.model import ServiceSchema
@@ -73,6 +75,7 @@ class Served:
     graphql: Executable | None  # the federated supergraph
     subgraphs: Mapping[str, Executable]
     views: RoleViews | None = None  # what each role sees of them
+    stores: Mapping[str, CollectionStore] = field(default_factory=dict)  # by type name
 
     def graphql_for(self, session: Session | None) -> Executable | None:
         if self.views is None or self.views.permissions.unrestricted(session):
@@ -96,7 +99,9 @@ class StoreGateway:
         self.registry = Registry(self.client, settings.vectors)
         self.registry.on_change(self._rebuild)
         self.triggers = TriggerRegistry(self.client, settings.triggers)
-        self.limits = StoreLimits(max_document_bytes=store.max_document_bytes)
+        self.limits = StoreLimits(
+            max_document_bytes=store.max_document_bytes, partial_search=settings.vectors.partial
+        )
         self.served = Served(None, {})
         self.auth = Authenticator(settings.auth)
         self.http = HttpSubgraphs(
@@ -198,7 +203,7 @@ class StoreGateway:
             if federation is not None
             else self.served.graphql
         )
-        self.served = Served(graphql, subgraphs, views)
+        self.served = Served(graphql, subgraphs, views, stores)
         if permissions.enforced:  # off the event loop: composing a role's view takes ~0.1 s
             roles = {*permissions.roles, *services}
             asyncio.get_running_loop().run_in_executor(None, views.prewarm, sorted(roles))
@@ -383,27 +388,6 @@ def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Star
             }
         )
 
-    async def rebuild_vectors(request: Request) -> Response:
-        try:
-            body = orjson.loads(await request.body())
-            name, field = body["collection"], body.get("field")
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return _json({"errors": ['send {"collection": "users.User", "field": null}']}, 400)
-        known = {
-            f"{s.service}.{c.name}": c for s in gw.registry.services.values() for c in s.collections
-        }
-        matches = [cid for cid, c in known.items() if name in (cid, c.name)]
-        if len(matches) != 1:
-            return _json(
-                {"errors": [f"no single collection {name!r}; known: {sorted(known)}"]}, 404
-            )
-        try:
-            shards = await gw.client.rebuild_vectors(matches[0], field)
-        except ShardError as e:
-            return _json({"errors": [str(e)]}, 400)
-        failed = any(isinstance(v, str) for v in shards.values())
-        return _json({"collection": matches[0], "shards": shards}, 502 if failed else 200)
-
     routes = [
         Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/subgraphs/{service}/graphql", subgraph_or_404, methods=["GET", "POST"]),
@@ -412,7 +396,7 @@ def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Star
         Route("/admin/services/{service}", push_service, methods=["POST"]),
         Route("/admin/status", status),
         *trigger_routes(gw),
-        Route("/admin/vectors/rebuild", rebuild_vectors, methods=["POST"]),
+        *vector_routes(gw, settings.max_request_bytes),
     ]
     app = Starlette(
         routes=routes,

@@ -5,8 +5,10 @@ shardgate shard    --id ID --port P --data DIR
 shardgate serve    --shard ID=URL ... [--port P] [--services DIR]   (gateway over shards)
 shardgate push     SERVICE FILE.graphql [--gateway URL]
 shardgate status   [--gateway URL] [--json]
-shardgate bench    store [--documents N] | gateway | safety | vectors [--vectors N] [--dimensions D]
+shardgate bench    store [--documents N] | gateway | safety
+                   | vectors [--vectors N] [--dimensions D] [--clusters C]
 shardgate vectors  rebuild COLLECTION [--field F] [--gateway URL]
+shardgate import   COLLECTION FILE.ndjson [--batch N] [--gateway URL]
 shardgate trigger  add NAME --collection SERVICE.COLLECTION --on INSERT,UPDATE,DELETE --url URL
                    [--secret whsec_...] [--columns a,b] [--max-retries N] [--gateway URL]
 shardgate trigger  list|remove|pause|resume|invoke NAME ...
@@ -145,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--documents", type=int, default=20_000, help="store: documents")
     bench.add_argument("--vectors", type=int, default=20_000, help="vectors: documents")
     bench.add_argument("--dimensions", type=int, default=64, help="vectors: dimensions")
+    bench.add_argument("--clusters", type=int, default=100, help="vectors: mixture components")
     bench.add_argument("--seconds", type=float, default=5.0, help="per read measurement")
     bench.add_argument(
         "--telemetry",
@@ -159,9 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(run=_bench)
 
-    from gateway import trigger_cli
+    from gateway import import_cli, trigger_cli
 
     trigger_cli.add_parsers(sub, _gateway_url, _http)
+    import_cli.add_parser(sub, _gateway_url, _http)
     for command in sub.choices.values():  # `shardgate up --config F` works as well
         command.add_argument(
             "--config",
@@ -448,7 +452,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.target == "vectors":
         from loadtests.vector_bench import run_vector_bench
 
-        return run_vector_bench(args.vectors, args.dimensions, args.seconds)
+        return run_vector_bench(args.vectors, args.dimensions, args.seconds, args.clusters)
     from loadtests.store_bench import run_store_bench
 
     return run_store_bench(documents=args.documents, seconds=args.seconds)

@@ -31,14 +31,25 @@ async def execute_operation(
         return await executable.run(
             params.query, document, params.variables, params.operation_name, request
         )
+    context = executable.context(getattr(request.state, "session", None))
     executed = execute(
         executable.schema,
         document,
-        context_value=executable.context(getattr(request.state, "session", None)),
+        context_value=context,
         variable_values=params.variables,
         operation_name=params.operation_name,
     )
-    return executed if isinstance(executed, ExecutionResult) else await executed
+    result = executed if isinstance(executed, ExecutionResult) else await executed
+    return with_context_extensions(result, context)
+
+
+def with_context_extensions(result: ExecutionResult, context: Any) -> ExecutionResult:
+    """What the resolvers asked the response to say (`context.extensions`: partial search
+    answers) in the result's `extensions`."""
+    extensions = getattr(context, "extensions", None)
+    if extensions:
+        result.extensions = {**(result.extensions or {}), **extensions}
+    return result
 
 
 def shape(result: ExecutionResult, *, hide_suggestions: bool = False) -> Outcome:

@@ -5,6 +5,8 @@ collected (`@` expands lists, nulls are skipped), each one's representation is p
 from the Fetch's `requires` selection, identical representations are sent once, and each
 `_entities` answer is deep-merged back into every object that produced it. Subgraph errors
 keep their paths, rewritten from `_entities` positions to the client's response paths.
+Of subgraphs' `extensions`, `partial` (vector searches answered without some token ranges) is
+passed on to the client's response; the rest stays with the gateway, as Apollo's does.
 """
 
 from __future__ import annotations
@@ -68,13 +70,14 @@ class PlanExecutor:
         variables: Mapping[str, Any],
         texts: dict[int, str] | None = None,
         session: Session | None = None,
-    ) -> tuple[Data, list[Data]]:
-        """`texts` caches each fetch's operation text for the plan (it lives as long as the
-        plan does): printing them is the executor's largest fixed cost per request."""
+    ) -> tuple[Data, list[Data], Data]:
+        """(data, errors, extensions). `texts` caches each fetch's operation text for the plan
+        (it lives as long as the plan does): printing them is the executor's largest fixed
+        cost per request."""
         run = _Run(self, operation, variables, {} if texts is None else texts, session)
         if plan.node is not None:
             await run.node(plan.node, ())
-        return run.data, run.errors
+        return run.data, run.errors, run.extensions
 
 
 class _Run:
@@ -95,6 +98,7 @@ class _Run:
         self.texts = texts
         self.data: Data = {}
         self.errors: list[Data] = []
+        self.extensions: Data = {}
 
     async def node(self, node: PlanNode, path: tuple[str, ...]) -> None:
         if isinstance(node, SequenceNode):
@@ -127,6 +131,13 @@ class _Run:
         _deep_merge(self.data, response.get("data") or {})
         for error in response.get("errors") or ():
             self.errors.append(error)
+        self.keep_extensions(response)
+
+    def keep_extensions(self, response: Data) -> None:
+        extensions = response.get("extensions")
+        partial = extensions.get("partial") if isinstance(extensions, dict) else None
+        if isinstance(partial, list):
+            self.extensions.setdefault("partial", []).extend(partial)
 
     async def entity_fetch(self, fetch: Fetch, path: tuple[str, ...]) -> None:
         assert fetch.requires is not None
@@ -172,6 +183,7 @@ class _Run:
                         _deep_merge(obj, entity)
         for error in response.get("errors") or ():
             self.errors.extend(_entity_error(error, owners))
+        self.keep_extensions(response)
 
     def representation(self, obj: Data, requires: SelectionSetNode, service: str) -> Data | None:
         """The representation of `obj` for the fetch, or None when it does not apply to it

@@ -108,7 +108,9 @@ class Federation:
         # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
         values = getattr(coerced, "coerced", coerced)
         with self.tracing.span("graphql.execute") as span:
-            data, raw_errors = await self.executor.execute(plan, operation, values, texts, session)
+            data, raw_errors, extensions = await self.executor.execute(
+                plan, operation, values, texts, session
+            )
             if raw_errors:  # messages as the client gets them
                 span.set_attribute("graphql.error.count", len(raw_errors))
                 fail(span, str(raw_errors[0].get("message", "subgraph error")))
@@ -123,8 +125,9 @@ class Federation:
         }
         projection = Projection(self.api, fragments, coerced, raw_errors)
         shaped = projection.response(operation, data)
-        extensions = {"valueCompletion": projection.completion} if projection.completion else None
-        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None, extensions)
+        if projection.completion:
+            extensions["valueCompletion"] = projection.completion
+        return ExecutionResult(shaped, [_error(e) for e in raw_errors] or None, extensions or None)
 
 
 def _introspects(operation: OperationDefinitionNode) -> bool:

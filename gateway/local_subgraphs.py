@@ -51,17 +51,21 @@ class LocalSubgraphs:
             document = self._documents[query] = parse(query)
             if len(self._documents) > self._cache:
                 self._documents.popitem(last=False)
+        context = executable.context(session)
         result = execute(
             executable.schema,
             document,
             variable_values=dict(variables),
-            context_value=executable.context(session),
+            context_value=context,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [format_error(e) for e in result.errors]
+        extensions = getattr(context, "extensions", None)  # e.g. partial search answers
+        if extensions:
+            answer["extensions"] = extensions
         return answer
 
 

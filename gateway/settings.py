@@ -46,10 +46,14 @@ storage = "redis://127.0.0.1:6379"
 [csrf]
 required_headers = ["x-shardgate-csrf", "apollo-require-preflight"]
 [vectors]                      # for @vector fields whose directive does not say (docs/vectors.md)
-index = "FLAT"                 # FLAT (exact) or HNSW
+index = "FLAT"                 # FLAT (exact), HNSW or IVF
 m = 32                         # HNSW settings
 ef_construction = 64
 ef_search = 64
+nlist = 1024                   # IVF settings
+nprobe = 32
+partial = false                # true: a search missing token ranges (no live replica) answers
+                               # from the rest and says so in extensions.partial
 
 [telemetry]                    # OpenTelemetry tracing (telemetry/settings.py, docs/operations.md)
 exporter = "none"              # none, console or otlp; OTEL_* variables win over the file

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from auth import AuthError
 from gateway.documents import DocumentCache, Parsed
 from gateway.executable import Executable
+from gateway.execution import with_context_extensions
 from shards.telemetry.asgi import ServerSpans
 from shards.telemetry.tracing import Tracing, current_span, fail
 
@@ -152,15 +153,16 @@ def traced_executable(executable: Executable, tracing: Tracing) -> Executable:
         if inner is not None:
             return await inner(query, document, variables, operation_name, request)
         with tracing.span("graphql.execute") as span:
+            context = executable.context(getattr(request.state, "session", None))
             executed = execute(
                 executable.schema,
                 document,
-                context_value=executable.context(getattr(request.state, "session", None)),
+                context_value=context,
                 variable_values=variables,
                 operation_name=operation_name,
             )
             result = executed if isinstance(executed, ExecutionResult) else await executed
             record_errors(span, result.errors)
-        return result
+        return with_context_extensions(result, context)
 
     return replace(executable, run=run)

@@ -138,6 +138,15 @@ def _diff_fields(
             )
         if _vector_shape(f) != _vector_shape(after) and f.vector is not None:
             changes.append(Change(path, "@vector dimensions or metric changed", True))
+        elif f.vector and after.vector and _vector_source(f) != _vector_source(after):
+            changes.append(
+                Change(
+                    path,
+                    "@vector from/model changed: stored vectors were made otherwise and are "
+                    "not recomputed; add a new vector field instead",
+                    True,
+                )
+            )
         elif f.vector != after.vector and f.vector is not None and after.vector is not None:
             # Shards rebuild the index for the new settings; stored vectors still fit.
             changes.append(Change(path, "@vector index settings changed", False))
@@ -163,6 +172,10 @@ def _diff_fields(
         else:
             changes.append(Change(path, "field added", False))
     return changes
+
+
+def _vector_source(f: Field) -> tuple[str | None, str | None]:
+    return (None, None) if f.vector is None else (f.vector.source, f.vector.model)
 
 
 def _vector_shape(f: Field) -> tuple[int, str] | None:

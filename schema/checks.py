@@ -1,7 +1,8 @@
 """Rules of a service schema that span several fields or types, run on the built model.
 
-Keys and shard keys, what a `@reference(field:)` names, cycles among embedded types,
-root fields two collections would both generate, and a service without a collection.
+Keys and shard keys, what a `@reference(field:)` and a `@vector(from:)` name, cycles among
+embedded types, root fields two collections would both generate, and a service without a
+collection.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def check_service(
         for f in c.fields:
             if f.reference is not None:
                 _check_reference(model, c, f, index, problems)
+            if f.vector is not None and f.vector.source is not None:
+                _check_vector_source(c, f, index, problems)
     _check_cycles(model, index, problems)
     _check_root_fields(model, index, problems)
 
@@ -182,6 +185,29 @@ def _check_reference(
             f"{where}: {name} holds {holder.type.name} values but the key of "
             f"{f.type.name} is {target_key}",
             f"declare {name} with the type {target_key}",
+        )
+
+
+def _check_vector_source(c: Collection, f: Field, index: NodeIndex, problems: Problems) -> None:
+    """`@vector(from: "bio")` names a stored String field of the same collection."""
+    assert f.vector is not None and f.vector.source is not None
+    directive = index.field_directives.get((c.name, f.name), {}).get("vector")
+    blame = directive.at("from") if directive else index.fields.get((c.name, f.name))
+    name = f.vector.source
+    source = c.field(name)
+    if source is None or not source.stored:
+        texts = [g.name for g in c.stored_fields if g.type.name == "String" and not g.type.is_list]
+        problems.add(
+            blame,
+            f'@vector(from: "{name}") on {c.name}.{f.name}: {c.name} has no stored field "{name}"',
+            did_you_mean(name, texts, f"add {name}: String to {c.name}"),
+        )
+    elif source.type.name != "String" or source.type.is_list:
+        problems.add(
+            blame,
+            f'@vector(from: "{name}") on {c.name}.{f.name}: {name} is {source.type.sdl()}, '
+            "not text",
+            "name a String field",
         )
 
 

@@ -6,7 +6,9 @@
     @shareable                               on an embedded type several services define
     @unique  @index                          on a collection's scalar fields
     @vector(dimensions: Int!, metric: VectorMetric = COSINE, index: VectorIndex = FLAT,
-            m: Int, efConstruction: Int, efSearch: Int)        (the last three for HNSW)
+            m: Int, efConstruction: Int, efSearch: Int,        (HNSW)
+            nlist: Int, nprobe: Int,                           (IVF)
+            from: String, model: String)                       (computed from a text field)
     @reference(field: String!)               on a collection's fields of collection type
 
 Only the shape is checked here (known directive, known arguments, literal of the right kind);
@@ -68,6 +70,10 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
             Arg("m", "Int"),
             Arg("efConstruction", "Int"),
             Arg("efSearch", "Int"),
+            Arg("nlist", "Int"),
+            Arg("nprobe", "Int"),
+            Arg("from", "String"),
+            Arg("model", "String"),
         ),
     ),
     "reference": DirectiveSpec("field", (Arg("field", "String", True),)),
@@ -217,6 +223,10 @@ _EXAMPLES = {
     ("vector", "m"): "@vector(dimensions: 384, index: HNSW, m: 32)",
     ("vector", "efConstruction"): "@vector(dimensions: 384, index: HNSW, efConstruction: 64)",
     ("vector", "efSearch"): "@vector(dimensions: 384, index: HNSW, efSearch: 64)",
+    ("vector", "nlist"): "@vector(dimensions: 384, index: IVF, nlist: 1024)",
+    ("vector", "nprobe"): "@vector(dimensions: 384, index: IVF, nprobe: 32)",
+    ("vector", "from"): '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")',
+    ("vector", "model"): '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")',
     ("reference", "field"): '@reference(field: "userId")',
 }
 

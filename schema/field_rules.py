@@ -12,10 +12,12 @@ from typing import Literal
 
 from graphql.language import FieldDefinitionNode
 
+from schema import embeddings
 from schema.directives import Applied
 from schema.model import Reference, TypeKind, TypeRef, VectorIndexKind, VectorMetric, VectorSpec
 from schema.naming import lower_first
 from schema.problems import Problems
+from shards.vector_spec import MAX_NLIST
 
 MAX_DIMENSIONS = 65536
 Owner = Literal["collection", "embedded", "stub"]
@@ -73,6 +75,16 @@ def index(site: FieldSite, directive: Applied | None) -> bool:
     return False
 
 
+# @vector tuning arguments: (argument, VectorSpec field, the index kind it applies to, maximum)
+_TUNING = (
+    ("m", "m", VectorIndexKind.HNSW, 4096),
+    ("efConstruction", "ef_construction", VectorIndexKind.HNSW, 4096),
+    ("efSearch", "ef_search", VectorIndexKind.HNSW, 4096),
+    ("nlist", "nlist", VectorIndexKind.IVF, MAX_NLIST),
+    ("nprobe", "nprobe", VectorIndexKind.IVF, MAX_NLIST),
+)
+
+
 def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     if directive is None or not _on_collection(site, directive, "vectors"):
         return None
@@ -97,28 +109,71 @@ def vector(site: FieldSite, directive: Applied | None) -> VectorSpec | None:
     metric = VectorMetric(str(directive.args.get("metric", VectorMetric.COSINE.value)))
     given = directive.args.get("index")
     kind = None if given is None else VectorIndexKind(str(given))
-    hnsw: dict[str, int | None] = {}
-    for arg, name in (("m", "m"), ("efConstruction", "ef_construction"), ("efSearch", "ef_search")):
+    tuning: dict[str, int | None] = {}
+    for arg, name, owner, limit in _TUNING:
         value = directive.args.get(arg)
-        if value is not None and kind is not VectorIndexKind.HNSW:
+        if value is not None and kind is not owner:
             ok = False
             site.problems.add(
                 directive.at(arg),
-                f"@vector({arg}:) applies to HNSW indexes only, {site.where} does not say "
-                "index: HNSW",
-                f"add index: HNSW, or remove {arg}",
+                f"@vector({arg}:) applies to {owner} indexes only, {site.where} does not say "
+                f"index: {owner}",
+                f"add index: {owner}, or remove {arg}",
             )
-        elif isinstance(value, int) and not 1 <= value <= 4096:
+        elif isinstance(value, int) and not 1 <= value <= limit:
             ok = False
             site.problems.add(
                 directive.at(arg),
-                f"@vector({arg}:) must be between 1 and 4096, got {value}",
-                "the defaults (m: 32, efConstruction: 64, efSearch: 64) suit most data",
+                f"@vector({arg}:) must be between 1 and {limit}, got {value}",
+                "the defaults (m: 32, efConstruction: 64, efSearch: 64; nlist: 1024, "
+                "nprobe: 32) suit most data",
             )
-        hnsw[name] = value if isinstance(value, int) else None
-    if not ok:
+        tuning[name] = value if isinstance(value, int) else None
+    source, model = _text_model(site, directive, dims)
+    if not ok or (source is None) != (model is None):
         return None
-    return VectorSpec(dims, metric, kind, **hnsw)
+    return VectorSpec(dims, metric, kind, **tuning, source=source, model=model)
+
+
+def _text_model(site: FieldSite, directive: Applied, dims: int) -> tuple[str | None, str | None]:
+    """`from:` and `model:` of a vector computed from text, checked; (None, None) when the
+    vector is given by clients. Whether `from` names a text field is for `schema.checks`."""
+    source, name = directive.args.get("from"), directive.args.get("model")
+    if source is None and name is None:
+        return None, None
+    example = '@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")'
+    if not isinstance(source, str):
+        site.problems.add(
+            directive.at("model"),
+            f"@vector(model:) on {site.where} needs from: the text field to embed",
+            f"add from, as in {example}",
+        )
+        return None, None
+    model = embeddings.model_named(name if isinstance(name, str) else "all-MiniLM-L6-v2")
+    if model is None:
+        site.problems.add(
+            directive.at("model"),
+            f"@vector(model:) {name!r} on {site.where} is not a known embedding model",
+            f"use one of {', '.join(repr(m) for m in embeddings.MODELS)}",
+        )
+        return None, None
+    if dims != model.dimensions:
+        site.problems.add(
+            directive.at("dimensions"),
+            f"{model.name} makes vectors of {model.dimensions} dimensions, {site.where} "
+            f"declares {dims}",
+            f"dimensions: {model.dimensions}",
+        )
+        return None, None
+    problem = embeddings.missing(model)
+    if problem:
+        site.problems.add(
+            directive.at("model"),
+            f"{site.where} is computed by {model.name}, which is not installed here: {problem}",
+            "install those on every gateway, or give the vectors yourself (remove from and model)",
+        )
+        return None, None
+    return source, model.name
 
 
 def reference(site: FieldSite, directive: Applied | None) -> Reference | None:

@@ -63,11 +63,14 @@ class TypeRef:
 class VectorIndexKind(StrEnum):
     FLAT = "FLAT"  # exact
     HNSW = "HNSW"  # approximate graph index
+    IVF = "IVF"  # approximate inverted lists (trained by k-means)
 
 
 @dataclass(frozen=True)
 class VectorSpec:
-    """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`.
+    """`@vector(dimensions: 384, metric: COSINE, index: HNSW, m: 32, efSearch: 64)`,
+    `@vector(dimensions: 128, index: IVF, nlist: 1024, nprobe: 32)`,
+    `@vector(dimensions: 384, from: "bio", model: "all-MiniLM-L6-v2")` (computed, not given).
 
     None where the directive does not say: `[vectors]` in shardgate.toml decides."""
 
@@ -77,6 +80,10 @@ class VectorSpec:
     m: int | None = None
     ef_construction: int | None = None
     ef_search: int | None = None
+    nlist: int | None = None
+    nprobe: int | None = None
+    source: str | None = None  # `from:`: the text field the vector is computed from
+    model: str | None = None  # `model:`: the embedding model computing it (with `from:`)
 
 
 @dataclass(frozen=True)

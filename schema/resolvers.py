@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    build_schema,
+)
 from strawberry.dataloader import DataLoader
 
 from auth.errors import Forbidden
@@ -29,18 +39,21 @@ from schema.subgraph import executable_subgraph_sdl, subgraph_sdl
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ConsistencyNotMet, ShardUnavailable, UniqueViolation
 from shards.protocol import OrderTerm
+from shards.vector_scatter import SearchAnswer
 
 Resolver = Callable[..., Awaitable[Any]]
 
 
 class StoreContext:
-    """Per-request state: the caller's permissions, one batching loader per collection type."""
+    """Per-request state: the caller's permissions, one batching loader per collection type,
+    and what the response's `extensions` must say (partial search answers)."""
 
     def __init__(self, stores: Mapping[str, CollectionStore], access: Access | None = None) -> None:
         self.stores = stores
         self.access = access
         self._loaders: dict[str, DataLoader[str, dict[str, Any] | None]] = {}
         self._guards: dict[str, CollectionGuard] = {}
+        self.extensions: dict[str, Any] = {}
 
     def guard(self, type_name: str) -> CollectionGuard:
         guard = self._guards.get(type_name)
@@ -48,6 +61,17 @@ class StoreContext:
             collection = self.stores[type_name].collection
             guard = self._guards[type_name] = CollectionGuard(collection, self.access)
         return guard
+
+    def report_partial(self, path: list[str | int], answer: SearchAnswer) -> None:
+        self.extensions.setdefault("partial", []).append(
+            {
+                "path": path,
+                "coverage": round(answer.coverage, 4),
+                "unavailable": answer.unavailable,
+                "message": f"{len(answer.missing)} token ranges have no live replica: "
+                "the hits are the best of the documents on the shards that answered",
+            }
+        )
 
     def loader(self, type_name: str) -> DataLoader[str, dict[str, Any] | None]:
         """Documents by key, as this caller may read them (None for the others)."""
@@ -130,16 +154,22 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
             "max": {f: a["max"] for f, a in fields.items()},
         }
 
+    vector_names = {f.name for f in c.stored_fields if f.vector is not None}
+
     async def search(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        hits = await store.search(
-            args["vector"],
+        answer = await store.search(
+            args.get("vector"),
             args.get("field"),
             args.get("k", 10),
             guard(info).read_where(_filter(args.get("where"))),
             args.get("minScore"),
             _consistency(args, DEFAULT_READ),
+            with_vectors=_selects(info, names.hit_field, vector_names),
+            text=args.get("text"),
         )
-        return [{"score": score, names.hit_field: doc} for score, doc in hits]
+        if answer.missing:
+            info.context.report_partial(info.path.as_list(), answer)
+        return [{"score": score, names.hit_field: doc} for score, doc in answer.hits]
 
     # Writes return what the caller may read of the result (Hasura's `returning`).
     async def insert_one(_: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -200,6 +230,24 @@ def _bind_collection(schema: GraphQLSchema, c: Collection, store: CollectionStor
         # role may not do.
         if root is not None and field_name in root.fields:
             root.fields[field_name].resolve = _guard(fn)
+
+
+def _selects(info: GraphQLResolveInfo, child: str, fields: set[str]) -> bool:
+    """Whether the selection under `child` (the hit's document) names one of `fields`."""
+
+    def names(selection_set: SelectionSetNode | None) -> Iterator[str]:
+        for s in selection_set.selections if selection_set else ():
+            if isinstance(s, FieldNode):
+                yield s.name.value
+                if s.name.value == child:
+                    yield from (f"{child}.{n}" for n in names(s.selection_set))
+            elif isinstance(s, InlineFragmentNode):
+                yield from names(s.selection_set)
+            elif isinstance(s, FragmentSpreadNode) and s.name.value in info.fragments:
+                yield from names(info.fragments[s.name.value].selection_set)
+
+    wanted = {f"{child}.{f}" for f in fields}
+    return any(n in wanted for node in info.field_nodes for n in names(node.selection_set))
 
 
 def _bind_references(

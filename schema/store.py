@@ -17,12 +17,14 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from auth.errors import Forbidden
+from schema.embeddings import ComputedVectors
 from schema.model import Collection, Field, TypeKind, VectorIndexKind, VectorMetric, collection_id
 from shards.client import ClusterClient
 from shards.consistency import Consistency
 from shards.errors import DocumentExists
 from shards.protocol import AggregateResult, CollectionDescriptor, OrderTerm, UniqueClaim
 from shards.uniques import canonical
+from shards.vector_scatter import SearchAnswer
 from shards.vector_spec import DEFAULTS, MAX_K, IndexDefaults, VectorFieldSpec
 from shards.writes import Write
 
@@ -48,6 +50,9 @@ class ConstraintViolation(Exception):
 @dataclass(frozen=True)
 class StoreLimits:
     max_document_bytes: int = 1 << 20
+    # Searches answer from the ranges that have a live replica (saying so in the response's
+    # extensions) instead of failing: `[vectors] partial` in shardgate.toml.
+    partial_search: bool = False
 
 
 def descriptor(
@@ -81,6 +86,9 @@ def vector_field_spec(f: Field, defaults: IndexDefaults) -> VectorFieldSpec:
         spec["m"] = v.m or defaults.m
         spec["ef_construction"] = v.ef_construction or defaults.ef_construction
         spec["ef_search"] = v.ef_search or defaults.ef_search
+    if kind == VectorIndexKind.IVF.value:
+        spec["nlist"] = v.nlist or defaults.nlist
+        spec["nprobe"] = min(v.nprobe or defaults.nprobe, spec["nlist"])
     return spec
 
 
@@ -95,6 +103,7 @@ class CollectionStore:
         self.limits = limits
         self._unique = [f.name for f in collection.stored_fields if f.unique]
         self._vectors = [f for f in collection.stored_fields if f.vector is not None]
+        self._computed = ComputedVectors(collection)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -142,14 +151,19 @@ class CollectionStore:
 
     async def search(
         self,
-        vector: Sequence[float],
+        vector: Sequence[float] | None,
         field: str | None,
         k: int,
         where: Mapping[str, Any] | None,
         min_score: float | None,
         consistency: Consistency = Consistency.ONE,
-    ) -> list[tuple[float, Doc]]:
-        """(score, document) of the k nearest documents matching `where`, best first."""
+        *,
+        with_vectors: bool = True,
+        text: str | None = None,
+    ) -> SearchAnswer:
+        """(score, document) of the k nearest documents matching `where`, best first, and
+        the token ranges left out of a partial answer. `with_vectors=False`: the documents
+        lack their vector fields (most of their bytes), for callers that do not show them."""
         c = self.collection
         if field is None:
             if len(self._vectors) != 1:
@@ -164,6 +178,16 @@ class CollectionStore:
             f = found
         spec = f.vector
         assert spec is not None
+        if (vector is None) == (text is None):
+            raise StoreInputError("give either vector or text, not both and not neither")
+        if text is not None:
+            if f.name not in self._computed.fields:
+                raise StoreInputError(
+                    f"text searches need a vector computed from text; {c.name}.{f.name} has "
+                    "no @vector(from:, model:): give vector"
+                )
+            vector = await self._computed.query(f.name, text)
+        assert vector is not None
         if len(vector) != spec.dimensions:
             raise StoreInputError(
                 f"vector has {len(vector)} dimensions; {c.name}.{f.name} has {spec.dimensions}"
@@ -179,10 +203,6 @@ class CollectionStore:
             )
         if min_score is not None and not math.isfinite(min_score):
             raise StoreInputError("minScore must be a finite number")
-        if consistency is not Consistency.ONE:
-            raise StoreInputError(
-                "vector search reads at consistency ONE; QUORUM and ALL are not supported yet"
-            )
         return await self.client.search(
             self.id,
             f.name,
@@ -190,12 +210,17 @@ class CollectionStore:
             k=k,
             where=dict(where) if where else None,
             min_score=min_score,
+            consistency=consistency,
+            partial=self.limits.partial_search,
+            omit=() if with_vectors else [v.name for v in self._vectors],
         )
 
     # -- writes ----------------------------------------------------------------------------
 
     async def insert(self, objects: Sequence[Doc], consistency: Consistency) -> list[Doc]:
-        docs = [self._checked(dict(o)) for o in objects]
+        docs = [dict(o) for o in objects]
+        await self._computed.fill(docs)
+        docs = [self._checked(d) for d in docs]
         seen: set[str] = set()
         for d in docs:
             key = self.key_of(d)
@@ -231,7 +256,9 @@ class CollectionStore:
         return docs
 
     async def upsert(self, obj: Doc, consistency: Consistency, guard: Guard | None = None) -> Doc:
-        doc = self._checked(dict(obj))
+        doc = dict(obj)
+        await self._computed.fill([doc])
+        doc = self._checked(doc)
         key = self.key_of(doc)
         found = await self.client.get(
             self.id, [key], placements=[self.placement_of(doc)], consistency=consistency
@@ -256,7 +283,9 @@ class CollectionStore:
         before = await self.get(key, consistency)
         if before is None or (guard is not None and not guard.admits("update", [before])[0]):
             return None
-        after = self._checked({**before, **changes}, before)
+        after = {**before, **changes}
+        await self._computed.fill([after], [before])
+        after = self._checked(after, before)
         if guard is not None:
             guard.check("update", [after])
         await self._replace([(before, after)], consistency)
@@ -272,7 +301,9 @@ class CollectionStore:
         befores = await self.find(where, consistency=consistency)
         if not befores:
             return 0
-        pairs = [(b, self._checked({**b, **changes}, b)) for b in befores]
+        afters = [{**b, **changes} for b in befores]
+        await self._computed.fill(afters, list(befores))
+        pairs = [(b, self._checked(a, b)) for b, a in zip(befores, afters, strict=True)]
         if guard is not None:
             guard.check("update", [after for _, after in pairs])
         await self._replace(pairs, consistency)

@@ -104,13 +104,12 @@ def collection_definitions(
     c: Collection, federated: bool, orderable: frozenset[str]
 ) -> dict[str, str]:
     names = collection_names(c.name)
-    stored = c.stored_fields
     defs = {
         c.name: collection_type(c, federated),
         names.where: _where(c.name, c.fields),
         names.order_by: _order_by(c.name, c.fields, orderable),
         **_aggregates(c),
-        names.input: _input(names.input, stored, f"The {c.name} to insert or upsert."),
+        names.input: _input(names.input, given_fields(c), f"The {c.name} to insert or upsert."),
     }
     if vector_fields(c):
         defs[names.hit] = _hit(c)
@@ -125,10 +124,15 @@ def collection_definitions(
     return defs
 
 
+def given_fields(c: Collection) -> tuple[Field, ...]:
+    """What clients write: stored fields but vectors computed from text (`@vector(from:)`)."""
+    return tuple(f for f in c.stored_fields if f.vector is None or f.vector.source is None)
+
+
 def settable_fields(c: Collection) -> tuple[Field, ...]:
-    """What an update may change: stored fields but the key and the shard key, which place
+    """What an update may change: given fields but the key and the shard key, which place
     the document on the ring."""
-    return tuple(f for f in c.stored_fields if f.name not in (c.key, c.shard_key))
+    return tuple(f for f in given_fields(c) if f.name not in (c.key, c.shard_key))
 
 
 def vector_fields(c: Collection) -> tuple[Field, ...]:
@@ -283,10 +287,14 @@ def _search_field(c: Collection) -> list[str]:
         if len(fields) > 1
         else f"field: {fields[0]} (the only vector field) if not given"
     )
+    by_text = [f.name for f in vector_fields(c) if f.vector and f.vector.model]
+    query = ["vector: [Float!]", "text: String"] if by_text else ["vector: [Float!]!"]
+    if by_text:
+        which += f"; text: a query embedded by the model of {', '.join(by_text)}, instead of vector"
     return field_with_args(
         n.search,
         [
-            "vector: [Float!]!",
+            *query,
             "field: String",
             "k: Int = 10",
             f"where: {n.where}",

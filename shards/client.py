@@ -24,12 +24,12 @@ import aiohttp
 import orjson
 from opentelemetry.trace import SpanKind
 
-from shards import point_reads, scatter, uniques, writes
-from shards.coalesce import GetCoalescer
+from shards import point_reads, scatter, uniques, vector_scatter, writes
+from shards.coalesce import GetCoalescer, SearchCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
-from shards.merge import aggregate_docs, merge_aggregates, merge_hits, sort_key
+from shards.merge import aggregate_docs, merge_aggregates, sort_key
 from shards.protocol import (
     AggregateResult,
     CollectionDescriptor,
@@ -39,6 +39,7 @@ from shards.protocol import (
 )
 from shards.ring import Ring
 from shards.telemetry.tracing import Tracing, fail, in_trace
+from shards.vector_scatter import SearchAnswer
 from shards.writes import Write, WriteOutcome
 
 log = logging.getLogger("shardgate.client")
@@ -86,6 +87,8 @@ class ClusterClient:
         self._descriptors: dict[str, CollectionDescriptor] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._gets = GetCoalescer(self.call)
+        self._searches = SearchCoalescer(self.call)
+        self._layout: tuple[Ring, vector_scatter.Layout] | None = None
         # Called with a shard's id when it answers again after being down (after the
         # collection replay): features that push state to shards (triggers) re-push it.
         self.on_revival: list[Callable[[str], Awaitable[None]]] = []
@@ -109,6 +112,7 @@ class ClusterClient:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._gets.close()
+        await self._searches.close()
         if self._session:
             await self._session.close()
 
@@ -246,23 +250,20 @@ class ClusterClient:
         k: int = 10,
         where: dict[str, Any] | None = None,
         min_score: float | None = None,
-    ) -> list[tuple[float, dict[str, Any]]]:
-        """(score, document) of the k best documents matching `where`, best first: each ring
-        range asks one live replica for its top k (as `query` at ONE), then they are merged."""
+        consistency: Consistency = DEFAULT_READ,
+        partial: bool = False,
+        omit: Sequence[str] = (),
+    ) -> SearchAnswer:
+        """The k best documents matching `where`, best first (`shards.vector_scatter`)."""
         specs = self._descriptor(collection).get("vectors", [])
         spec = next((s for s in specs if s["field"] == field), None)
         if spec is None:
             raise BadRequest(f"{collection}.{field} is not a vector field")
-        request = {
-            "collection": collection,
-            "field": field,
-            "vector": list(vector),
-            "k": k,
-            "where": where,
-            "min_score": min_score,
-        }
-        answers = await scatter.scan_one(self, "/search", request)
-        return merge_hits(answers, k, similarity=spec["metric"] != "L2")
+        request = {"collection": collection, "field": field, "vector": list(vector), "k": k,
+                   "where": where, "min_score": min_score, "omit": list(omit)}  # fmt: skip
+        need = consistency.required(self.ring.replication)
+        similarity = spec["metric"] != "L2"
+        return await vector_scatter.search(self, request, k, similarity, need, partial)
 
     async def rebuild_vectors(
         self, collection: str, field: str | None = None
@@ -342,6 +343,16 @@ class ClusterClient:
             else:
                 out[shard] = answer
         return out
+
+    def search_layout(self) -> vector_scatter.Layout:
+        """Every shard's ranges, for searches; computed once per ring."""
+        if self._layout is None or self._layout[0] is not self.ring:
+            self._layout = (self.ring, vector_scatter.layout(self.ring))
+        return self._layout[1]
+
+    async def search_shard(self, shard: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One shard's `POST /search` answer, sent with the other searches of this turn."""
+        return await self._searches.search(shard, request)
 
     def spawn(self, aw: Awaitable[Any]) -> None:
         async def run() -> None:

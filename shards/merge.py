@@ -1,4 +1,5 @@
-"""Merging shard answers: the global order of sorted streams, summed aggregates, top-k hits.
+"""Merging shard answers: the global order of sorted streams, summed aggregates (vector hits:
+`shards.vector_scatter`).
 
 `sort_key` must order documents exactly as the shard's SQL does (`shards.filters`):
 per term ASC/DESC with NULLS FIRST/LAST, then the key as text, so that `heapq.merge` over
@@ -84,17 +85,3 @@ def aggregate_docs(docs: Sequence[dict[str, Any]], fields: Sequence[str]) -> Agg
             max=max(values) if values else None,
         )
     return AggregateResult(count=len(docs), fields=out)
-
-
-def merge_hits(
-    answers: Sequence[dict[str, Any]], k: int, similarity: bool
-) -> list[tuple[float, dict[str, Any]]]:
-    """The global top k of each shard's top k (`POST /search` answers): highest score first
-    for similarities, lowest distance first for L2, ties by key."""
-    hits = [
-        (score, key, doc)
-        for answer in answers
-        for (score, key), doc in zip(answer["hits"], answer["docs"], strict=True)
-    ]
-    hits.sort(key=lambda h: (-h[0] if similarity else h[0], h[1]))
-    return [(score, doc) for score, _, doc in hits[:k]]

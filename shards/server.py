@@ -199,6 +199,7 @@ def build_shard(settings: ShardSettings, tracing: Tracing | None = None) -> Star
         Route("/query", post(_query, span="sqlite query"), methods=["POST"]),
         Route("/aggregate", post(_aggregate, span="sqlite aggregate"), methods=["POST"]),
         Route("/search", post_vectors(_search, span="faiss search"), methods=["POST"]),
+        Route("/searches", post_vectors(_searches, span="faiss search"), methods=["POST"]),
         Route("/vectors/rebuild", post_vectors(_rebuild_vectors), methods=["POST"]),
         Route("/vectors/verify", verify_vectors, methods=["GET"]),
         Route("/unique/claim", post(_claim, span="sqlite claim"), methods=["POST"]),
@@ -230,16 +231,28 @@ def work_attributes(span: str, body: dict[str, Any]) -> dict[str, str | int]:
     collection = body.get("collection")
     if isinstance(collection, str):
         attributes["db.collection.name"] = collection[:200]
-    for name in ("writes", "keys", "claims"):
+    for name in ("writes", "keys", "claims", "searches"):
         items = body.get(name)
         if isinstance(items, list):
             attributes["db.operation.batch.size"] = len(items)
+    searches = body.get("searches")
+    if system == "faiss" and isinstance(searches, list) and searches:  # a coalesced batch
+        first = searches[0]
+        if isinstance(first, dict) and all(
+            isinstance(s, dict) and s.get("field") == first.get("field") for s in searches
+        ):
+            body = {"field": first.get("field"), "k": max(_int_k(s) for s in searches)}
     if system == "faiss":
         if isinstance(body.get("field"), str):
             attributes["shardgate.vector.field"] = body["field"][:200]
         if isinstance(body.get("k"), int):
             attributes["shardgate.vector.k"] = body["k"]
     return attributes
+
+
+def _int_k(search: dict[str, Any]) -> int:
+    k = search.get("k")
+    return k if isinstance(k, int) else 0
 
 
 async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:
@@ -250,6 +263,13 @@ async def _collections(vectors: ShardVectors, body: dict[str, Any]) -> Any:
 
 async def _search(vectors: ShardVectors, body: dict[str, Any]) -> Any:
     return await vectors.search(body)
+
+
+async def _searches(vectors: ShardVectors, body: dict[str, Any]) -> Any:
+    searches = body.get("searches")
+    if not isinstance(searches, list) or not all(isinstance(r, dict) for r in searches):
+        raise BadRequest("'searches' must be a list of search requests")
+    return {"answers": await vectors.search_many(searches)}
 
 
 async def _rebuild_vectors(vectors: ShardVectors, body: dict[str, Any]) -> Any:

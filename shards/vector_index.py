@@ -16,6 +16,14 @@ index) FAISS gets an IDSelectorBitmap; otherwise the search over-fetches and pos
 doubling until k allowed hits are found or the index is exhausted. Either way a FLAT index
 returns exactly the true top-k among the allowed documents.
 
+IVF needs training (k-means over the vectors) before it can hold any. Until the index has
+`train_at` live vectors (39 per list, FAISS's minimum) it is a flat index, searched exactly;
+the change that reaches `train_at` trains it on the live vectors and moves them in. Later
+vectors are assigned to the lists found then: `compact` keeps that training, and only a
+rebuild (`shardgate vectors rebuild`, a changed setting) trains again, on everything present.
+An IVF search that finds fewer than k allowed hits in its `nprobe` lists (a selective filter)
+probes twice as many, up to every list.
+
 Not thread-safe: `shards.vectors` runs every call on one thread.
 """
 
@@ -31,6 +39,10 @@ import numpy.typing as npt
 from shards.vector_spec import VectorFieldSpec
 
 SELECTOR_BELOW = 0.5  # allowed fraction under which a bitmap selector beats over-fetching
+TRAIN_PER_LIST = 39  # IVF: live vectors per list before training (FAISS's minimum)
+MAX_TRAIN_PER_LIST = 256  # IVF: k-means samples at most this many per list (as FAISS does)
+MAX_EF_SEARCH = 1024  # HNSW: the most a filter widens efSearch to
+EXACT_BELOW = 2048  # HNSW/IVF: allowed positions searched by brute force (exact and cheaper)
 COMPACT_DEAD_FRACTION = 0.25
 COMPACT_MIN_DEAD = 1024
 
@@ -40,11 +52,19 @@ Mask = npt.NDArray[np.bool_]
 
 
 class VectorIndex:
-    def __init__(self, spec: VectorFieldSpec) -> None:
+    def __init__(self, spec: VectorFieldSpec, *, defer_training: bool = False) -> None:
+        """`defer_training`: an IVF index stays flat until `finish_deferred_training` (a
+        build trains on every vector it read, not on the first `train_at`)."""
         self.spec = spec
         self.dimensions = spec["dimensions"]
         self.similarity = spec["metric"] != "L2"  # higher is better (else a distance)
-        self.index = _new_faiss(spec)
+        self.ivf = spec["index"] == "IVF"
+        self.train_at = TRAIN_PER_LIST * spec.get("nlist", 1) if self.ivf else 0
+        self._defer_training = defer_training
+        # IVF: flat (exact) until trained; see the module docstring.
+        self.index = (
+            faiss.IndexFlat(self.dimensions, _metric(spec)) if self.ivf else _new_faiss(spec)
+        )
         self.rows: Ints = np.empty(0, np.int64)  # position -> row id
         self.tokens: Ints = np.empty(0, np.int64)  # position -> ring token
         self.live: Mask = np.empty(0, np.bool_)  # position -> not superseded or deleted
@@ -62,6 +82,11 @@ class VectorIndex:
     @property
     def live_count(self) -> int:
         return int(self.live.sum())
+
+    @property
+    def trained(self) -> bool:
+        """False for an IVF index still searched flat (below `train_at`)."""
+        return not self.ivf or isinstance(self.index, faiss.IndexIVF)
 
     def row_ids(self) -> set[int]:
         """The row ids with a live vector."""
@@ -81,6 +106,27 @@ class VectorIndex:
         self.live = np.concatenate([self.live, np.ones(len(ids), np.bool_)])
         self._grow_position(int(ids.max()))
         self.position[ids] = np.arange(start, start + len(ids), dtype=np.int64)
+        if not self.trained and not self._defer_training and self.live_count >= self.train_at:
+            self.train()
+
+    def finish_deferred_training(self) -> None:
+        self._defer_training = False
+        if not self.trained and self.live_count >= self.train_at:
+            self.train()
+
+    def train(self) -> None:
+        """IVF: k-means over (a sample of) the live vectors, then hold them in the lists."""
+        keep = np.flatnonzero(self.live)
+        vectors = self._vectors(keep)
+        nlist = self.spec.get("nlist", 1)
+        sample = vectors
+        if len(vectors) > MAX_TRAIN_PER_LIST * nlist:
+            rng = np.random.default_rng(len(vectors))
+            sample = vectors[rng.choice(len(vectors), MAX_TRAIN_PER_LIST * nlist, replace=False)]
+        index = _new_faiss(self.spec)
+        index.train(sample)
+        index.set_direct_map_type(faiss.DirectMap.Array)  # reconstruct() for compaction
+        self._refill(index, keep, vectors)
 
     def remove(self, rows: Sequence[int]) -> None:
         ids = np.asarray(rows, np.int64)
@@ -95,17 +141,29 @@ class VectorIndex:
         return dead >= COMPACT_MIN_DEAD and dead >= COMPACT_DEAD_FRACTION * self.size
 
     def compact(self) -> None:
-        """Rebuild without dead positions (vectors are read back from FAISS itself)."""
+        """Rebuild without dead positions (vectors are read back from FAISS itself); a
+        trained IVF index keeps its training."""
         keep = np.flatnonzero(self.live)
-        vectors = (
-            self.index.reconstruct_batch(keep)
-            if len(keep)
-            else np.empty((0, self.dimensions), np.float32)
-        )
-        rows, tokens = self.rows[keep], self.tokens[keep]
-        fresh = VectorIndex(self.spec)
-        fresh.upsert(rows.tolist(), tokens.tolist(), vectors)
-        self.__dict__.update(fresh.__dict__)
+        empty = faiss.clone_index(self.index)
+        empty.reset()
+        self._refill(empty, keep, self._vectors(keep))
+
+    def _vectors(self, positions: Ints) -> Floats:
+        if not len(positions):
+            return np.empty((0, self.dimensions), np.float32)
+        return np.asarray(self.index.reconstruct_batch(positions), np.float32)
+
+    def _refill(self, index: faiss.Index, keep: Ints, vectors: Floats) -> None:
+        """`index` (empty) takes the vectors at positions `keep`, at positions 0, 1, ..."""
+        if len(keep):
+            index.add(vectors)  # already prepared (normalised) when they first came in
+        rows = self.rows[keep]
+        self.index = index
+        self.rows, self.tokens = rows, self.tokens[keep]
+        self.live = np.ones(len(keep), np.bool_)
+        self.position = np.full(len(self.position), -1, np.int64)
+        self.position[rows] = np.arange(len(keep), dtype=np.int64)
+        self._ranges_memo = None
 
     # -- masks -----------------------------------------------------------------------------
 
@@ -149,50 +207,108 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         """The best k (row id, score) among live positions also in `allowed`, best first.
         Scores: cosine similarity, inner product, or Euclidean distance (L2)."""
-        q = self.prepare(query)
+        return self.search_many(query, k, allowed)[0]
+
+    def search_many(
+        self, queries: Floats | Sequence[float], k: int, allowed: Mask | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """`search` for each query (a row of `queries`), in one FAISS call where it can: a
+        flat index reads its vectors once for all of them (BLAS), not once per query."""
+        q = self.prepare(queries)
         mask = self.live if allowed is None else self.live & allowed
         count = int(mask.sum())
         k = min(k, count)
         if k <= 0:
-            return []
-        if count == self.size:
-            scores, positions = self._search(q, k, None)
-        elif count < SELECTOR_BELOW * self.size:
+            return [[] for _ in q]
+        approximate = self.spec["index"] != "FLAT" and self.trained
+        if approximate and count <= EXACT_BELOW:
+            positions = np.flatnonzero(mask)
+            vectors = self._vectors(positions)
+            return [self._exact(q[i], k, positions, vectors) for i in range(len(q))]
+        # A filter leaves fewer candidates in each list probed or graph node visited: probe
+        # and explore in proportion, so about as many allowed vectors are looked at.
+        widen = self.size / count
+        nprobe = min(self.spec.get("nlist", 1), math.ceil(self.spec.get("nprobe", 1) * widen))
+        ef = min(MAX_EF_SEARCH, math.ceil(max(self.spec.get("ef_search", 64), k) * widen))
+        fetch = k
+        selector = None
+        if count < SELECTOR_BELOW * self.size:
             bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap's bit order
             selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
-            scores, positions = self._search(q, k, selector)
-        else:
-            scores, positions = self._over_fetch(q, k, mask, count)
-        hits = [
-            (int(self.rows[p]), self._score(s))
-            for s, p in zip(scores, positions, strict=True)
-            if p >= 0 and mask[p]
-        ]
-        return hits[:k]
+        elif count < self.size:  # over-fetch, then keep the allowed
+            fetch = min(self.size, math.ceil(k * self.size / count * 1.25) + 8)
+        scores, found = self._search(q, fetch, selector, nprobe, ef)
+        out = []
+        for i in range(len(q)):
+            hits = [
+                (int(self.rows[p]), self._score(s))
+                for s, p in zip(scores[i], found[i], strict=True)
+                if p >= 0 and mask[p]
+            ]
+            if len(hits) < k and self._can_widen(selector, fetch, nprobe):
+                hits = self._search_harder(q[i : i + 1], k, mask, selector, fetch, nprobe, ef)
+            out.append(hits[:k])
+        return out
 
-    def _over_fetch(
-        self, q: Floats, k: int, mask: Mask, count: int
-    ) -> tuple[npt.NDArray[np.float32], Ints]:
-        fetch = min(self.size, math.ceil(k * self.size / count * 1.25) + 8)
+    def _search_harder(
+        self,
+        q: Floats,
+        k: int,
+        mask: Mask,
+        selector: faiss.IDSelector | None,
+        fetch: int,
+        nprobe: int,
+        ef: int,
+    ) -> list[tuple[int, float]]:
+        """One query that found fewer than k allowed hits: fetch twice as many (over-fetch)
+        or probe twice as many lists (IVF), until k are found or there is no more to look at."""
         while True:
-            scores, positions = self._search(q, fetch, None)
-            found = positions[positions >= 0]
-            if int(mask[found].sum()) >= k or fetch >= self.size:
-                return scores, positions
-            fetch = min(self.size, fetch * 2)
+            if selector is None:
+                fetch = min(self.size, fetch * 2)
+            if self.ivf and self.trained:
+                nprobe = min(self.spec["nlist"], nprobe * 2)
+            scores, found = self._search(q, fetch, selector, nprobe, ef)
+            hits = [
+                (int(self.rows[p]), self._score(s))
+                for s, p in zip(scores[0], found[0], strict=True)
+                if p >= 0 and mask[p]
+            ]
+            if len(hits) >= k or not self._can_widen(selector, fetch, nprobe):
+                return hits
+
+    def _can_widen(self, selector: faiss.IDSelector | None, fetch: int, nprobe: int) -> bool:
+        more_fetch = selector is None and fetch < self.size
+        more_lists = self.ivf and self.trained and nprobe < self.spec["nlist"]
+        return more_fetch or more_lists
+
+    def _exact(
+        self, q: Floats, k: int, positions: Ints, vectors: Floats
+    ) -> list[tuple[int, float]]:
+        """Brute force over a few positions (a selective filter on an approximate index)."""
+        if self.similarity:
+            raw = vectors @ q
+            order = np.argsort(-raw, kind="stable")[:k]
+        else:
+            raw = ((vectors - q) ** 2).sum(axis=1)
+            order = np.argsort(raw, kind="stable")[:k]
+        return [(int(self.rows[positions[i]]), self._score(raw[i])) for i in order]
 
     def _search(
-        self, q: Floats, k: int, selector: faiss.IDSelector | None
+        self, q: Floats, k: int, selector: faiss.IDSelector | None, nprobe: int, ef: int
     ) -> tuple[npt.NDArray[np.float32], Ints]:
+        """FAISS's (nq, k) scores and positions."""
         if self.spec["index"] == "HNSW":
             params: faiss.SearchParameters = faiss.SearchParametersHNSW()
-            params.efSearch = max(self.spec.get("ef_search", 64), k)
+            params.efSearch = max(ef, k)
+        elif self.ivf and self.trained:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = nprobe
         else:
             params = faiss.SearchParameters()
         if selector is not None:
             params.sel = selector
         scores, positions = self.index.search(q, k, params=params)
-        return scores[0], positions[0]
+        return scores, positions
 
     def _score(self, raw: float) -> float:
         return float(raw) if self.similarity else math.sqrt(max(float(raw), 0.0))
@@ -218,6 +334,8 @@ class VectorIndex:
         live = np.asarray(arrays["live"], np.bool_)
         if not index.ntotal == len(rows) == len(tokens) == len(live) or index.d != ix.dimensions:
             raise ValueError("index arrays disagree in length or dimensions")
+        if ix.ivf and not isinstance(index, faiss.IndexFlat | faiss.IndexIVF):
+            raise ValueError("an IVF file holds neither a flat nor an IVF index")
         ix.index, ix.rows, ix.tokens, ix.live = index, rows, tokens, live
         live_rows = rows[live]
         if len(live_rows):
@@ -231,9 +349,21 @@ class VectorIndex:
             self.position = np.concatenate([self.position, np.full(extra, -1, np.int64)])
 
 
+def _metric(spec: VectorFieldSpec) -> int:
+    return faiss.METRIC_L2 if spec["metric"] == "L2" else faiss.METRIC_INNER_PRODUCT
+
+
 def _new_faiss(spec: VectorFieldSpec) -> faiss.Index:
+    """A new, empty index of the spec's kind (IVF: untrained)."""
     d = spec["dimensions"]
-    metric = faiss.METRIC_L2 if spec["metric"] == "L2" else faiss.METRIC_INNER_PRODUCT
+    metric = _metric(spec)
+    if spec["index"] == "IVF":
+        quantizer = faiss.IndexFlat(d, metric)
+        index = faiss.IndexIVFFlat(quantizer, d, spec["nlist"], metric)
+        index.nprobe = spec["nprobe"]
+        index.own_fields = True  # keep the quantizer alive with the index
+        quantizer.this.disown()
+        return index
     if spec["index"] == "HNSW":
         index = faiss.IndexHNSWFlat(d, spec.get("m", 32), metric)
         index.hnsw.efConstruction = spec.get("ef_construction", 64)

@@ -5,6 +5,8 @@ so storage can validate descriptors without loading it.
     {"field": "embedding", "dimensions": 8, "metric": "COSINE", "index": "FLAT"}
     {"field": "embedding", "dimensions": 384, "metric": "L2", "index": "HNSW",
      "m": 32, "ef_construction": 64, "ef_search": 64}
+    {"field": "embedding", "dimensions": 128, "metric": "IP", "index": "IVF",
+     "nlist": 1024, "nprobe": 32}
 """
 
 from __future__ import annotations
@@ -18,13 +20,25 @@ from shards.errors import BadRequest
 from shards.filters import FIELD_PATH
 
 Metric = Literal["COSINE", "IP", "L2"]
-IndexKind = Literal["FLAT", "HNSW"]
+IndexKind = Literal["FLAT", "HNSW", "IVF"]
 METRICS: tuple[Metric, ...] = ("COSINE", "IP", "L2")
-INDEX_KINDS: tuple[IndexKind, ...] = ("FLAT", "HNSW")
+INDEX_KINDS: tuple[IndexKind, ...] = ("FLAT", "HNSW", "IVF")
 MAX_DIMENSIONS = 65_536
 MAX_K = 1000  # the most hits one search returns
 # HNSW defaults: recall@10 >= 0.95 on clustered data (tests/shards/test_vector_recall.py).
 HNSW_DEFAULTS = {"m": 32, "ef_construction": 64, "ef_search": 64}
+# IVF defaults: lists, and lists probed per search (tests/shards/test_vector_recall.py).
+IVF_DEFAULTS = {"nlist": 1024, "nprobe": 32}
+MAX_NLIST = 65_536
+
+
+def ivf_problem(nlist: object, nprobe: object) -> str | None:
+    """What is wrong with IVF settings, or None."""
+    if type(nlist) is not int or not 1 <= nlist <= MAX_NLIST:
+        return f"nlist must be an integer in 1..{MAX_NLIST}"
+    if type(nprobe) is not int or not 1 <= nprobe <= MAX_NLIST:
+        return f"nprobe must be an integer in 1..{MAX_NLIST}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -33,10 +47,15 @@ class IndexDefaults:
     shardgate.toml. Every gateway of a cluster must use the same, or they would keep telling
     the shards different settings (and the shards rebuild the index each time)."""
 
-    index: str = "FLAT"  # FLAT or HNSW
+    index: str = "FLAT"  # FLAT, HNSW or IVF
     m: int = HNSW_DEFAULTS["m"]
     ef_construction: int = HNSW_DEFAULTS["ef_construction"]
     ef_search: int = HNSW_DEFAULTS["ef_search"]
+    nlist: int = IVF_DEFAULTS["nlist"]
+    nprobe: int = IVF_DEFAULTS["nprobe"]
+    # Not an index setting: searches that miss token ranges (no live replica) answer from the
+    # rest, saying so in the response's extensions, instead of failing (docs/vectors.md).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if self.index not in INDEX_KINDS:
@@ -45,6 +64,9 @@ class IndexDefaults:
             value = getattr(self, name)
             if type(value) is not int or not 1 <= value <= 4096:
                 raise ValueError(f"[vectors] {name} must be an integer in 1..4096")
+        problem = ivf_problem(self.nlist, self.nprobe)
+        if problem:
+            raise ValueError(f"[vectors] {problem}")
 
 
 DEFAULTS = IndexDefaults()
@@ -58,6 +80,8 @@ class VectorFieldSpec(TypedDict):
     m: NotRequired[int]  # HNSW: graph degree
     ef_construction: NotRequired[int]  # HNSW: candidate list size while building
     ef_search: NotRequired[int]  # HNSW: candidate list size while searching
+    nlist: NotRequired[int]  # IVF: inverted lists (k-means centroids)
+    nprobe: NotRequired[int]  # IVF: lists searched per query
 
 
 def check_specs(value: object, collection: str) -> list[VectorFieldSpec]:
@@ -93,6 +117,13 @@ def check_spec(value: object, collection: str) -> VectorFieldSpec:
             if type(v) is not int or not 1 <= v <= 4096:
                 raise BadRequest(f"{collection}.{field}: {name} must be an integer in 1..4096")
             spec[name] = v  # type: ignore[literal-required]
+    if kind == "IVF":
+        nlist = value.get("nlist", IVF_DEFAULTS["nlist"])
+        nprobe = value.get("nprobe", IVF_DEFAULTS["nprobe"])
+        problem = ivf_problem(nlist, nprobe)
+        if problem:
+            raise BadRequest(f"{collection}.{field}: {problem}")
+        spec["nlist"], spec["nprobe"] = nlist, min(nprobe, nlist)  # more probes every list
     return spec
 
 

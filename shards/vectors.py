@@ -1,5 +1,6 @@
 """A shard's vector indexes: one `VectorIndex` per (collection, vector field), kept equal to
-the live documents in SQLite, searched for `POST /search`.
+the live documents in SQLite (`shards.vector_sync`), searched for `POST /search`
+(`shards.vector_search`), saved to files (`shards.vector_files`).
 
 One thread does everything FAISS: applying changes, searching, building, saving. FAISS is not
 safe for a mutation concurrent with a search, and one thread serialises them without a lock;
@@ -7,11 +8,9 @@ it also orders them. The storage's commit hook runs after a write group commits 
 the writers are acknowledged, and it queues that group's changes on the thread; a search that
 starts after an acknowledgement is queued behind them, so it sees the write.
 
-Applying a change re-reads the document's current row (by key) rather than trusting the
-change's `after`: applying twice, or late, converges on what SQLite holds. That is also how
-files are caught up on start: each index file records the change-log position it covers, and
-every key changed after that position is re-read. A file that is missing, damaged or built for
-other settings is rebuilt from SQLite instead.
+Each index file records the change-log position it covers; on start every key changed after
+that position is re-read. A file that is missing, damaged or built for other settings is
+rebuilt from SQLite instead.
 """
 
 from __future__ import annotations
@@ -28,19 +27,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import faiss
-import numpy as np
-import orjson
 
-from shards import filters, vector_files
+from shards import filters, vector_files, vector_search, vector_sync
 from shards.errors import BadRequest
-from shards.storage import Change, ShardStorage, table
+from shards.filters import FIELD_PATH
+from shards.storage import Change, ShardStorage
 from shards.vector_index import VectorIndex
-from shards.vector_spec import MAX_K, VectorFieldSpec, check_query, check_specs, stored_vector
+from shards.vector_spec import MAX_K, VectorFieldSpec, check_query, check_specs
 
 log = logging.getLogger(__name__)
 
 _KEYS_PER_READ = 500
 T = TypeVar("T")
+_Checked = vector_search.Search | BadRequest  # a search ready to run, or why it was refused
 
 
 @dataclass
@@ -69,8 +68,13 @@ class ShardVectors:
         self._entries: dict[tuple[str, str], _Entry] = {}  # touched only on `_thread`
         self._specs: dict[str, list[VectorFieldSpec]] = {}  # collection -> its vector fields
         self._seq = 0  # the last change-log position applied to every index
+        self._filters = vector_search.FilterCache()  # touched only on `_thread`
         self._last_save = monotonic()
         self._saver: asyncio.Task[None] | None = None
+        # Searches waiting for the vector thread, taken together by `_drain` (event loop only).
+        self._waiting: list[tuple[list[_Checked], asyncio.Future[list[dict[str, Any]]]]] = []
+        self._draining = False
+        self._drainer: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(
@@ -83,9 +87,12 @@ class ShardVectors:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> ShardVectors:
         """Load (or rebuild) every index, catch it up, and follow the storage's commits."""
-        # One OpenMP thread: searches are one query each, and on a small machine several
-        # shard processes' spinning OpenMP pools starve each other (~100x slower searches).
+        # One OpenMP thread (here and on the vector thread, see `_connect`): on a small
+        # machine several shard processes' spinning OpenMP pools starve each other.
         faiss.omp_set_num_threads(1)
+        # Coalesced searches reach a flat index several at a time: from 4 queries on, one
+        # matrix product (BLAS) reads the vectors once for all of them.
+        faiss.cvar.distance_compute_blas_threshold = 4
         self = cls(storage, db_path, directory, save_seconds, monotonic)
         await self._run(self._connect)
         storage.add_commit_hook(self._on_commit)
@@ -117,6 +124,56 @@ class ShardVectors:
     async def search(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /search`: the best k live documents of the requested token ranges matching
         `where`, as {"hits": [[score, key], ...], "docs": [body, ...]} best first."""
+        [answer] = await self._queued([self._checked(request)])
+        if "error" in answer:
+            raise BadRequest(answer["error"]["message"])
+        return answer
+
+    async def search_many(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`POST /searches`: each search's answer, or {"error": {"message": ...}} for one
+        refused; all in one hop to the vector thread."""
+        checked: list[_Checked] = []
+        for request in requests:
+            try:
+                checked.append(self._checked(request))
+            except BadRequest as e:
+                checked.append(e)
+        return await self._queued(checked)
+
+    async def _queued(self, checked: list[_Checked]) -> list[dict[str, Any]]:
+        """Searches that arrive while the vector thread is busy wait, and then run together:
+        coalesced into one FAISS call per index and filter (a flat index reads its vectors
+        once for all of them). Ordering holds: a write's changes are queued on the thread
+        before the write is acknowledged, so before any search that arrives after it."""
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((checked, future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = asyncio.ensure_future(self._drain())  # held: tasks are weakly kept
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                searches = [s for checked, _ in batch for s in checked]
+                try:
+                    answers = await self._run(self._search_many, searches)
+                except Exception as e:  # every waiter of the batch sees the failure
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                at = 0
+                for checked, future in batch:
+                    if not future.done():
+                        future.set_result(answers[at : at + len(checked)])
+                    at += len(checked)
+        finally:
+            self._draining = False
+        self._drainer: asyncio.Future[None] | None = None
+
+    def _checked(self, request: Mapping[str, Any]) -> vector_search.Search:
         collection, field = _text(request, "collection"), _text(request, "field")
         spec = self._spec(collection, field)
         query = check_query(request.get("vector"), spec)
@@ -126,10 +183,23 @@ class ShardVectors:
         min_score = request.get("min_score")
         if min_score is not None and not isinstance(min_score, int | float):
             raise BadRequest("min_score must be a number or null")
-        where = filters.compile_where(request.get("where"))
         ranges = request.get("ranges")
-        merged = None if ranges is None else filters.merge_ranges(ranges)
-        return await self._run(self._search, collection, field, query, k, where, merged, min_score)
+        omit = request.get("omit") or []
+        if not isinstance(omit, list) or not all(
+            isinstance(f, str) and FIELD_PATH.fullmatch(f) and "." not in f for f in omit
+        ):
+            raise BadRequest("'omit' must be a list of top-level field names")
+        return vector_search.Search(
+            collection,
+            field,
+            query,
+            k,
+            filters.compile_where(request.get("where")),
+            None if ranges is None else filters.merge_ranges(ranges),
+            min_score,
+            meta=request.get("meta") is True,
+            omit=tuple(omit),
+        )
 
     async def rebuild(self, collection: str, field: str | None) -> dict[str, int]:
         """Rebuild from SQLite (and save) one field's index, or every one of the collection."""
@@ -159,11 +229,18 @@ class ShardVectors:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     def _on_commit(self, changes: Sequence[Change]) -> None:
-        # Queued now, before the writers are acknowledged (see the module docstring).
-        future: Future[None] = self._thread.submit(self._apply, list(changes))
+        # Queued now, before the writers are acknowledged (see the module docstring). Keys
+        # only, not bodies: applying re-reads rows, and a backlog (a bulk load into HNSW)
+        # must not hold every body in memory.
+        touched = [(c.seq, c.collection, c.key) for c in changes]
+        future: Future[None] = self._thread.submit(self._apply, touched)
         future.add_done_callback(_log_failure)
 
     def _connect(self) -> None:
+        # OpenMP's thread count is per thread: set it on the thread that runs FAISS. Batched
+        # searches and HNSW inserts open parallel regions, and a second thread per shard
+        # spinning in libgomp cost ~20x the CPU of the search itself on a shared 2-core box.
+        faiss.omp_set_num_threads(1)
         self._dir.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self._db_path, isolation_level=None, cached_statements=64)
         db.execute("PRAGMA query_only=ON")
@@ -179,21 +256,24 @@ class ShardVectors:
         assert self._db is not None
         return self._db
 
-    def _apply(self, changes: list[Change]) -> None:
+    def _apply(self, touched: list[tuple[int, str, str]]) -> None:
+        """(change-log position, collection, key) of each change of one commit, in order."""
         keys: dict[str, set[str]] = {}
-        for c in changes:
-            if c.collection in self._specs:
-                keys.setdefault(c.collection, set()).add(c.key)
+        for _, collection, key in touched:
+            if collection in self._specs:
+                keys.setdefault(collection, set()).add(key)
+        for collection in {c for _, c, _ in touched}:
+            self._filters.changed(collection)
         for collection, ks in keys.items():
             self._sync_keys(collection, ks)
-        if changes:
-            self._seq = max(self._seq, changes[-1].seq)
+        if touched:
+            self._seq = max(self._seq, touched[-1][0])
         if self._monotonic() - self._last_save >= self._save_seconds:
             self._save_dirty()
 
     def _sync_entries(self, wanted: dict[str, list[VectorFieldSpec]]) -> None:
         if not self._entries:  # first load: the position every file is caught up to
-            self._seq = self._max_seq()
+            self._seq = vector_sync.max_seq(self._conn)
         for collection, specs in wanted.items():
             for spec in specs:
                 entry = self._entries.get((collection, spec["field"]))
@@ -212,116 +292,54 @@ class ShardVectors:
             except (ValueError, RuntimeError) as e:
                 log.warning("vector index %s does not load (%s); rebuilding it", path.name, e)
             else:
-                changed = self._keys_changed_since(collection, seq)
+                changed = vector_sync.keys_changed_since(self._conn, collection, seq)
                 entry = _Entry(index, "file+replay" if changed else "file", dirty=bool(changed))
                 self._entries[collection, spec["field"]] = entry
                 for chunk in _chunks(changed, _KEYS_PER_READ):
                     self._sync_keys(collection, set(chunk), only=spec["field"])
                 return entry
-        return _Entry(self._build(collection, spec), "built")
-
-    def _build(self, collection: str, spec: VectorFieldSpec) -> VectorIndex:
-        field = spec["field"]
-        index = VectorIndex(spec)
-        cursor = self._conn.execute(
-            f"SELECT id, token, json_extract(body, '$.{field}') FROM {table(collection)}"
-            f" WHERE deleted = 0 AND json_type(body, '$.{field}') = 'array'"
-        )
-        while batch := cursor.fetchmany(10_000):
-            rows, tokens, vectors = [], [], []
-            for row_id, token, text in batch:
-                vector = stored_vector(orjson.loads(text), spec)
-                if vector is not None:
-                    rows.append(row_id)
-                    tokens.append(token)
-                    vectors.append(vector)
-            if rows:
-                index.upsert(rows, tokens, np.asarray(vectors, np.float32))
-        return index
+        return _Entry(vector_sync.build(self._conn, collection, spec), "built")
 
     def _sync_keys(self, collection: str, keys: set[str], only: str | None = None) -> None:
         """Make the indexes of `collection` hold exactly what SQLite holds for `keys`."""
-        specs = [s for s in self._specs.get(collection, []) if only in (None, s["field"])]
-        entries = [(s, self._entries.get((collection, s["field"]))) for s in specs]
-        if not any(e for _, e in entries):
-            return
-        rows = self._conn.execute(
-            f"SELECT id, token, body FROM {table(collection)}"
-            " WHERE key IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(sorted(keys)).decode(),),
-        ).fetchall()
-        docs = [
-            (row_id, token, None if body is None else orjson.loads(body))
-            for row_id, token, body in rows
+        entries = [
+            e for (c, f), e in self._entries.items() if c == collection and only in (None, f)
         ]
-        for spec, entry in entries:
-            if entry is None:
-                continue
-            up_rows, up_tokens, vectors, gone = [], [], [], []
-            for row_id, token, doc in docs:
-                vector = None if doc is None else stored_vector(doc.get(spec["field"]), spec)
-                if vector is None:
-                    gone.append(row_id)
-                else:
-                    up_rows.append(row_id)
-                    up_tokens.append(token)
-                    vectors.append(vector)
-            entry.index.remove(gone)
-            if up_rows:
-                entry.index.upsert(up_rows, up_tokens, np.asarray(vectors, np.float32))
-            if entry.index.needs_compaction():
-                entry.index.compact()
+        vector_sync.sync_keys(self._conn, collection, keys, [e.index for e in entries])
+        for entry in entries:
             entry.dirty = True
 
-    def _search(
-        self,
-        collection: str,
-        field: str,
-        query: list[float],
-        k: int,
-        where: filters.Sql,
-        ranges: list[tuple[int, int]] | None,
-        min_score: float | None,
-    ) -> dict[str, Any]:
-        entry = self._entries.get((collection, field))
+    def _search_many(self, searches: list[_Checked]) -> list[dict[str, Any]]:
+        """Searches sharing an index and filter run as one FAISS call (coalesced requests of
+        one query shape usually do)."""
+        out: list[dict[str, Any]] = [{} for _ in searches]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, search in enumerate(searches):
+            if isinstance(search, BadRequest):
+                out[i] = {"error": {"message": str(search)}}
+            else:
+                groups.setdefault(vector_search.same_filter(search), []).append(i)
+        for members in groups.values():
+            group = [searches[i] for i in members]
+            try:
+                answers = self._run_group(group)  # type: ignore[arg-type]
+            except BadRequest as e:
+                answers = [{"error": {"message": str(e)}} for _ in members]
+            for i, answer in zip(members, answers, strict=True):
+                out[i] = answer
+        return out
+
+    def _run_group(self, group: list[vector_search.Search]) -> list[dict[str, Any]]:
+        first = group[0]
+        entry = self._entries.get((first.collection, first.field))
         if entry is None:
-            raise BadRequest(f"{collection}.{field} has no index on this shard yet")
-        index = entry.index
-        # Token ranges from the tokens FAISS positions carry (a few hundred BETWEENs in SQL
-        # cost more than the search); `where` in SQL, on the same expression indexes as lists.
-        allowed = None if ranges is None else index.in_ranges(ranges)
-        if where is not filters.TRUE:
-            # No `deleted = 0`: deleted rows have no live position anyway, and without it an
-            # expression index answers alone, never reading the (large) rows: ~4x faster.
-            ids = self._conn.execute(
-                f"SELECT id FROM {table(collection)} WHERE {where.text}",
-                where.params,
-            ).fetchall()
-            matching = index.of_rows(np.fromiter((i for (i,) in ids), np.int64, len(ids)))
-            allowed = matching if allowed is None else allowed & matching
-        hits = index.search(query, k, allowed)
-        if min_score is not None:
-            hits = [(r, s) for r, s in hits if s >= min_score]
-        if not hits:
-            return {"hits": [], "docs": []}
-        found = {
-            row_id: (key, body)
-            for row_id, key, body in self._conn.execute(
-                f"SELECT id, key, body FROM {table(collection)}"
-                " WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
-                (orjson.dumps([r for r, _ in hits]).decode(),),
-            )
-        }
-        kept = [(found[r], s) for r, s in hits if r in found]
-        return {
-            "hits": [[s, key] for (key, _), s in kept],
-            "docs": [orjson.Fragment(body) for (_, body), _ in kept],
-        }
+            raise BadRequest(f"{first.collection}.{first.field} has no index on this shard yet")
+        return vector_search.run_many(self._conn, entry.index, group, self._filters)
 
     def _rebuild(self, collection: str, specs: list[VectorFieldSpec]) -> dict[str, int]:
         out = {}
         for spec in specs:
-            index = self._build(collection, spec)
+            index = vector_sync.build(self._conn, collection, spec)
             self._entries[collection, spec["field"]] = _Entry(index, "built")
             out[spec["field"]] = index.live_count
         self._save_dirty()
@@ -351,22 +369,10 @@ class ShardVectors:
                 log.exception("saving vector indexes failed")
 
     def _verify(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for (collection, field), entry in self._entries.items():
-            live = {
-                i
-                for (i,) in self._conn.execute(
-                    f"SELECT id FROM {table(collection)}"
-                    f" WHERE deleted = 0 AND json_type(body, '$.{field}') = 'array'"
-                )
-            }
-            indexed = entry.index.row_ids()
-            out[f"{collection}@{field}"] = {
-                "indexed": len(indexed),
-                "missing": sorted(live - indexed)[:100],
-                "extra": sorted(indexed - live)[:100],
-            }
-        return out
+        return {
+            f"{collection}@{field}": vector_sync.verify(self._conn, collection, entry.index)
+            for (collection, field), entry in self._entries.items()
+        }
 
     def _stats(self) -> dict[str, Any]:
         return {
@@ -375,23 +381,11 @@ class ShardVectors:
                 "metric": e.index.spec["metric"],
                 "vectors": e.index.live_count,
                 "positions": e.index.size,
+                "trained": e.index.trained,  # False: an IVF index still searched flat
                 "loaded": e.source,
             }
             for (c, f), e in self._entries.items()
         }
-
-    def _max_seq(self) -> int:
-        [(seq,)] = self._conn.execute("SELECT coalesce(max(seq), 0) FROM changelog").fetchall()
-        return int(seq)
-
-    def _keys_changed_since(self, collection: str, seq: int) -> list[str]:
-        return [
-            key
-            for (key,) in self._conn.execute(
-                "SELECT DISTINCT key FROM changelog WHERE collection = ? AND seq > ?",
-                (collection, seq),
-            )
-        ]
 
 
 def _fields(specs: Iterable[VectorFieldSpec]) -> set[str]:

@@ -12,20 +12,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.support.cluster import REPO, Cluster
+from gateway.supervisor import Layout, gateway_argv
+from shards.ring import Ring
+from tests.support.cluster import REPO, VNODES, Cluster
+from tests.support.ports import free_port
+from tests.support.processes import start_process
 
 pytestmark = pytest.mark.slow
 
 D = 8  # examples/users.graphql: embedding: [Float!] @vector(dimensions: 8, metric: COSINE)
 ROLES = ("ADMIN", "MEMBER", "GUEST")
-SEARCH = """query($v: [Float!]!, $k: Int, $where: UserWhere, $min: Float) {
-  searchUsers(vector: $v, k: $k, where: $where, minScore: $min) { score user { id role } }
+SEARCH = """query($v: [Float!]!, $k: Int, $where: UserWhere, $min: Float, $c: Consistency) {
+  searchUsers(vector: $v, k: $k, where: $where, minScore: $min, consistency: $c) {
+    score user { id role } }
 }"""
 
 
@@ -64,8 +70,10 @@ def brute(
     return sorted(scored, key=lambda s: -s[1])[:k]
 
 
-def search(cluster: Cluster, q: np.ndarray, k: int, **kw: Any) -> list[tuple[str, float]]:
-    data = cluster.graphql(SEARCH, {"v": q.tolist(), "k": k, **kw})
+def search(
+    cluster: Cluster, q: np.ndarray, k: int, consistency: str | None = None, **kw: Any
+) -> list[tuple[str, float]]:
+    data = cluster.graphql(SEARCH, {"v": q.tolist(), "k": k, "c": consistency, **kw})
     return [(h["user"]["id"], h["score"]) for h in data["searchUsers"]]
 
 
@@ -99,6 +107,12 @@ def test_exact_top_k_equals_brute_force(
     same(search(cluster, q, 1000, where=broad), want)
     best = brute(docs, q, 1)[0][1]
     assert [k for k, _ in search(cluster, q, 10, min=best - 1e-6)] == [brute(docs, q, 1)[0][0]]
+    # Hits carry their vectors only when asked (through a fragment too): shards leave them
+    # out otherwise.
+    with_vectors = """query($v: [Float!]!) { searchUsers(vector: $v, k: 3) {
+      user { id ...V } } } fragment V on User { embedding }"""
+    for hit in cluster.graphql(with_vectors, {"v": q.tolist()})["searchUsers"]:
+        assert hit["user"]["embedding"] == pytest.approx(docs[hit["user"]["id"]][0].tolist())
 
 
 def test_updates_and_deletes_are_seen_at_once(cluster: Cluster) -> None:
@@ -133,10 +147,6 @@ def test_bad_input_is_refused(cluster: Cluster, docs: dict[str, Any]) -> None:
         ("{ searchUsers(vector: [1,1,1,1,1,1,1,1], k: 1001) { score } }", "k must be between 1"),
         ("{ searchUsers(vector: [1,1,1,1,1,1,1,1e400]) { score } }", "NaN or infinite"),
         ('{ searchUsers(vector: [1,1,1,1,1,1,1,1], field: "bio") { score } }', "not a vector"),
-        (
-            "{ searchUsers(vector: [1,1,1,1,1,1,1,1], consistency: QUORUM) { score } }",
-            "consistency ONE",
-        ),
     ]
     for query, message in cases:
         e = error(query)
@@ -148,6 +158,91 @@ def test_bad_input_is_refused(cluster: Cluster, docs: dict[str, Any]) -> None:
     )
     assert len(data["searchUsers"]) == 2
     assert json.dumps(data)  # plain JSON all the way
+
+
+def test_quorum_search_drops_what_a_newer_replica_deleted(
+    cluster: Cluster, docs: dict[str, tuple[np.ndarray, str]]
+) -> None:
+    rng = np.random.default_rng(14)
+    q = clustered(rng, 1)[0]
+    mine = {"email": {"_like": "v%"}}
+    same(search(cluster, q, 10, consistency="QUORUM", where=mine), brute(docs, q, 10))
+    # One replica of the best document takes a delete the other never sees (as if the
+    # gateway died between the two writes).
+    best = brute(docs, q, 1)[0][0]
+    ring = Ring.build(cluster.shard_ports, vnodes=VNODES, replication=2)
+    token = ring.token_of(best)
+    first, second = ring.preference_list(token)
+    delete = {"collection": "users.User", "key": best, "token": token, "op": "delete",
+              "body": None, "version": 2**62, "origin": "test"}  # fmt: skip
+    written = cluster.http.post(cluster.shard_url(second) + "/write", json={"writes": [delete]})
+    assert written.status_code == 200, written.text
+    try:
+        # At ONE the replica that still holds it may answer for it; at QUORUM both do, the
+        # newer version wins, and the deleted document is gone.
+        assert best in dict(search(cluster, q, 10, where=mine))
+        got = search(cluster, q, 10, consistency="QUORUM", where=mine)
+        assert best not in dict(got)
+        assert [k for k, _ in got] == [k for k, _ in brute(docs, q, 11)[1:11]][: len(got)]
+    finally:  # put it back on both replicas for the other tests of the module
+        v, role = docs[best]
+        put = {**delete, "op": "put", "version": 2**62 + 1,
+               "body": {"id": best, "email": f"{best}@x.io", "role": role, "createdAt": "t",
+                        "embedding": v.tolist()}}  # fmt: skip
+        for shard in (first, second):
+            cluster.http.post(cluster.shard_url(shard) + "/write", json={"writes": [put]})
+
+
+def test_a_down_shard_fails_over_or_the_answer_says_it_is_partial(
+    own_cluster: Cluster, tmp_path: Path
+) -> None:
+    c = own_cluster
+    docs = insert(c, "p", clustered(np.random.default_rng(15), 300))
+    # A second gateway over the same shards, configured for partial answers.
+    config = tmp_path / "partial.toml"
+    config.write_text("[vectors]\npartial = true\n")
+    port = free_port()
+    layout = Layout(tuple(c.shard_ports), c.replication, VNODES)
+    argv = gateway_argv(port, {s: c.shard_url(s) for s in c.shard_ports}, layout, c.services)
+    env = {**c.env, "SHARDGATE_CONFIG": str(config)}
+    partial_gateway = start_process(argv, name="gateway-partial", cwd=REPO, env=env)
+    partial_url = f"http://127.0.0.1:{port}"
+    try:
+        partial_gateway.wait_for_http(partial_url + "/healthz", timeout=60,
+                                      accept=lambda status: status == 200)  # fmt: skip
+        q = clustered(np.random.default_rng(16), 1)[0]
+        variables = {"v": q.tolist(), "k": 20}
+
+        def ask(url: str, path: str = "/graphql") -> dict[str, Any]:
+            return c.http.post(url + path, json={"query": SEARCH, "variables": variables}).json()
+
+        def keys(answer: dict[str, Any]) -> list[str]:
+            return [h["user"]["id"] for h in answer["data"]["searchUsers"]]
+
+        c.kill_shard("shard-1")  # failover: its ranges' other replicas answer for them
+        want = [k for k, _ in brute(docs, q, 20)]
+        for url in (c.url, partial_url):
+            answer = ask(url)
+            assert keys(answer) == want and "extensions" not in answer, answer
+        quorum = c.errors(SEARCH, {**variables, "c": "QUORUM"})
+        assert quorum[0]["extensions"]["code"] == "CONSISTENCY_NOT_MET", quorum
+        c.kill_shard("shard-2")  # now the ranges held by shards 1 and 2 have no live replica
+        refused = ask(c.url)
+        assert refused["errors"][0]["extensions"]["code"] == "SHARD_UNAVAILABLE", refused
+        assert refused["errors"][0]["path"] == ["searchUsers"]
+        ring = Ring.build(c.shard_ports, vnodes=VNODES, replication=2)
+        left = {k: d for k, d in docs.items() if "shard-0" in ring.replicas_for_key(k)}
+        assert 0 < len(left) < len(docs)
+        for path in ("/graphql", "/subgraphs/users/graphql"):
+            answer = ask(partial_url, path)
+            assert keys(answer) == [k for k, _ in brute(left, q, 20)], answer
+            [note] = answer["extensions"]["partial"]
+            assert note["path"] == ["searchUsers"]
+            assert note["unavailable"] == ["shard-1", "shard-2"]
+            held = sum(r.hi - r.lo + 1 for r in ring.ranges() if "shard-0" in r.replicas)
+            assert note["coverage"] == pytest.approx(held / 2**64, abs=1e-4)  # about 2/3
+    finally:
+        partial_gateway.stop()
 
 
 def test_indexes_equal_sqlite_after_a_kill_during_writes(own_cluster: Cluster) -> None:
@@ -266,15 +361,50 @@ def test_hnsw_recall_across_shards(cluster: Cluster) -> None:
     assert "L2, whose scores are distances" in errors[0]["message"]
 
 
+def test_shardgate_import_loads_vectors_and_stops_at_a_bad_one(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(17)
+    vectors = clustered(rng, 30)
+    lines = [
+        json.dumps({"id": f"m{i}", "email": f"m{i}@x.io", "role": "MEMBER", "createdAt": "t",
+                    "embedding": v.tolist()})
+        for i, v in enumerate(vectors)
+    ]  # fmt: skip
+    good = tmp_path / "users.ndjson"
+    good.write_text("\n".join(lines) + "\n")
+
+    def shardgate_import(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "import", "User", str(path), "--batch", "7",
+             "--gateway", cluster.url],
+            cwd=REPO, text=True, capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    done = shardgate_import(good)
+    assert done.returncode == 0, done.stderr
+    assert "30 documents inserted into users.User" in done.stdout
+    docs = {f"m{i}": (v, "MEMBER") for i, v in enumerate(vectors)}
+    q = clustered(rng, 1)[0]
+    same(search(cluster, q, 5, where={"email": {"_like": "m%"}}), brute(docs, q, 5))
+    bad = tmp_path / "bad.ndjson"
+    short = {"id": "n1", "email": "n1@x.io", "role": "MEMBER", "createdAt": "t",
+             "embedding": [1.0, 2.0]}  # fmt: skip
+    bad.write_text(json.dumps(short) + "\n")
+    done = shardgate_import(bad)
+    assert done.returncode == 1
+    assert "document 1: User.embedding needs 8 numbers, got 2" in done.stderr, done.stderr
+
+
 def test_bench_vectors_runs_and_reports_ratios() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "bench", "vectors", "--vectors", "500",
-         "--dimensions", "8", "--seconds", "0.3"],
+         "--dimensions", "8", "--clusters", "20", "--seconds", "0.3"],
         cwd=REPO, text=True, capture_output=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    for label in ("flat", "flat, ~10% filter", "HNSW", "HNSW, ~10% filter"):
+    summary = json.loads(done.stdout.strip().splitlines()[-2])
+    for label in ("flat", "flat, ~10% filter", "HNSW", "HNSW, ~10% filter", "IVF"):
         assert summary[label]["shardgate"]["queries"] > 0
         assert summary[label]["faiss"]["per_second"] > 0
     assert summary["flat"]["shardgate"]["recall"] == 1.0

@@ -49,8 +49,14 @@ def test_vector_index_defaults(tmp_path: Path) -> None:
     path.write_text('[vectors]\nindex = "HNSW"\nef_search = 128\n')
     v = load_settings(path, env={}).gateway.vectors
     assert (v.index, v.m, v.ef_construction, v.ef_search) == ("HNSW", 32, 64, 128)
-    path.write_text('[vectors]\nindex = "IVF"\n')
-    with pytest.raises(SystemExit, match="index must be one of FLAT, HNSW"):
+    path.write_text('[vectors]\nindex = "IVF"\nnlist = 256\n')
+    v = load_settings(path, env={}).gateway.vectors
+    assert (v.index, v.nlist, v.nprobe) == ("IVF", 256, 32)
+    path.write_text('[vectors]\nindex = "PQ"\n')
+    with pytest.raises(SystemExit, match="index must be one of FLAT, HNSW, IVF"):
+        load_settings(path, env={})
+    path.write_text("[vectors]\nnlist = 0\n")
+    with pytest.raises(SystemExit, match=r"nlist must be an integer in 1\.\.65536"):
         load_settings(path, env={})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schema.changes import breaking, diff_services
+from schema.embeddings import MODELS, missing
 from schema.parser import parse_service
 
 BASE = """
@@ -90,3 +91,22 @@ def test_vector_index_settings_apply_live_but_shape_changes_break() -> None:
     assert diff("dimensions: 4", "dimensions: 4, metric: L2") == [
         "BREAKING  Note.v: @vector dimensions or metric changed"
     ]
+    assert diff("dimensions: 4, index: HNSW", "dimensions: 4, index: IVF, nlist: 64") == [
+        "safe  Note.v: @vector index settings changed"
+    ]
+
+
+@pytest.mark.skipif(missing(MODELS["all-MiniLM-L6-v2"]) is not None, reason="no [embeddings]")
+def test_a_vector_starting_or_stopping_to_come_from_text_breaks() -> None:
+    def diff(before: str, after: str) -> list[str]:
+        base = BASE.replace("tag: String", "tag: String\n  v: [Float!] @vector(ARGS)")
+        old = parse_service("notes", base.replace("ARGS", before))
+        new = parse_service("notes", base.replace("ARGS", after))
+        return [str(c) for c in diff_services(old, new)]
+
+    computed = 'dimensions: 384, from: "tag"'
+    for before, after in (("dimensions: 384", computed), (computed, "dimensions: 384")):
+        assert diff(before, after) == [
+            "BREAKING  Note.v: @vector from/model changed: stored vectors were made otherwise "
+            "and are not recomputed; add a new vector field instead"
+        ]

@@ -111,3 +111,59 @@ def test_hnsw_tombstones_and_compaction() -> None:
     assert ix.size == 1500
     hits = ix.search(q, 10)
     assert len(hits) == 10 and all(r % 2 == 1 for r, _ in hits)
+
+
+def ivf(nlist: int = 8, nprobe: int = 2) -> VectorFieldSpec:
+    return VectorFieldSpec(field="v", dimensions=D, metric="L2", index="IVF", nlist=nlist,
+                           nprobe=nprobe)  # fmt: skip
+
+
+def test_ivf_is_exact_until_trained_then_keeps_its_training() -> None:
+    rng = np.random.default_rng(6)
+    ix = VectorIndex(ivf())
+    assert ix.train_at == 39 * 8
+    vectors = rng.normal(size=(400, D)).astype(np.float32)
+    rows = np.arange(400)
+    ix.upsert(rows[:300].tolist(), [0] * 300, vectors[:300])
+    assert not ix.trained  # 300 < 312: still flat, so exact
+    q = rng.normal(size=D).astype(np.float32)
+    check(ix.search(q, 10), brute(vectors[:300], rows[:300], q, 10, "L2"))
+    ix.upsert(rows[300:].tolist(), [0] * 100, vectors[300:])
+    assert ix.trained and ix.size == 400
+    # Every list probed (nprobe = nlist): exact again, through the inverted lists.
+    full = VectorIndex.from_arrays(ivf(nprobe=8), ix.to_arrays())
+    assert full.trained
+    check(full.search(q, 10), brute(vectors, rows, q, 10, "L2"))
+    ix.remove(rows[::2].tolist())
+    centroids = ix.index.quantizer.reconstruct_n(0, 8)
+    ix.compact()  # keeps the lists it was trained for
+    assert ix.trained and ix.size == 200
+    assert np.array_equal(ix.index.quantizer.reconstruct_n(0, 8), centroids)
+    assert all(r % 2 == 1 for r, _ in ix.search(q, 50))
+
+
+def test_a_deferred_ivf_build_trains_once_on_everything() -> None:
+    rng = np.random.default_rng(7)
+    ix = VectorIndex(ivf(), defer_training=True)
+    ix.upsert(list(range(1000)), [0] * 1000, rng.normal(size=(1000, D)).astype(np.float32))
+    assert not ix.trained
+    ix.finish_deferred_training()
+    assert ix.trained and ix.live_count == 1000
+    small = VectorIndex(ivf(), defer_training=True)
+    small.upsert([1], [0], np.ones((1, D), np.float32))
+    small.finish_deferred_training()  # too few to train: stays flat
+    assert not small.trained and small.search(np.ones(D), 1) == [(1, 0.0)]
+
+
+def test_a_selective_filter_on_ivf_probes_more_lists() -> None:
+    rng = np.random.default_rng(8)
+    n = 20_000
+    centres = rng.normal(size=(200, D)) * 3
+    vectors = (centres[rng.integers(0, 200, n)] + rng.normal(size=(n, D))).astype(np.float32)
+    rows = np.arange(n)
+    ix = VectorIndex(ivf(nlist=64, nprobe=1))
+    ix.upsert(rows.tolist(), [0] * n, vectors)
+    keep = rng.random(n) < 0.2  # ~4,000 allowed: FAISS searches, not brute force
+    q = vectors[0] + 0.1
+    got = ix.search(q, 10, ix.of_rows(rows[keep]))
+    assert len(got) == 10 and all(keep[r] for r, _ in got)

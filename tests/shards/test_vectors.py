@@ -151,6 +151,29 @@ async def test_bad_searches_are_refused(
         )
 
 
+async def test_a_batch_of_searches_answers_each_and_refuses_one_alone(shard: Shard) -> None:
+    rng = np.random.default_rng(4)
+    for i in range(40):
+        await shard.put(f"b{i}", rng.normal(size=D).tolist(), group=i % 2)
+    queries = rng.normal(size=(3, D)).tolist()
+    base = {"collection": "s.Item", "field": "v", "where": {"group": {"_eq": 1}}}
+    batch = [
+        {**base, "vector": queries[0], "k": 3},
+        {**base, "vector": queries[1], "k": 5, "omit": ["v"]},
+        {**base, "vector": [1.0], "k": 3},  # wrong dimensions: refused alone
+        {**base, "vector": queries[2], "k": 2, "where": None, "meta": True},
+    ]
+    answers = orjson.loads(orjson.dumps(await shard.vectors.search_many(batch)))
+    assert "vector has 1 dimensions" in answers[2]["error"]["message"]
+    for request, answer in zip(batch, answers, strict=True):
+        if "error" in answer:
+            continue
+        alone = await shard.search(request["vector"], request["k"], where=request["where"])
+        assert [key for _, key in answer["hits"]] == [key for key, _ in alone]
+        assert ("v" in answer["docs"][0]) == ("omit" not in request)
+    assert [len(m) for m in answers[3]["meta"]] == [3, 3]  # version, origin, token
+
+
 async def test_files_are_caught_up_from_the_change_log(tmp_path: Path) -> None:
     shard = await open_shard(tmp_path)
     for i in range(30):
@@ -212,3 +235,37 @@ async def test_rebuild_and_new_vector_fields(shard: Shard) -> None:
         {"collection": "s.Item", "field": "w", "vector": [0.0, 0.0], "k": 1}
     )
     assert answer["hits"] == [[pytest.approx(1.0), "x"]]
+
+
+async def test_an_ivf_index_trains_on_its_shard_and_survives_a_restart(tmp_path: Path) -> None:
+    ivf = {**ITEMS, "name": "s.Item"}
+    ivf["vectors"] = [{"field": "v", "dimensions": D, "metric": "L2", "index": "IVF",
+                       "nlist": 4, "nprobe": 4}]  # fmt: skip
+    storage = await ShardStorage.open(tmp_path / "store.db")
+    await storage.ensure_collections([ivf])
+    vectors = await ShardVectors.open(storage, tmp_path / "store.db", tmp_path / "vectors")
+    shard = Shard(storage, vectors)
+    rng = np.random.default_rng(3)
+    points = {f"k{i}": rng.normal(size=D).tolist() for i in range(200)}
+    try:
+        for key, v in list(points.items())[:100]:
+            await shard.put(key, v)
+        assert (await vectors.stats())["s.Item@v"]["trained"] is False  # 100 < 39 x 4
+        for key, v in list(points.items())[100:]:
+            await shard.put(key, v)
+        assert (await vectors.stats())["s.Item@v"]["trained"] is True
+        q = rng.normal(size=D)
+        want = sorted(points, key=lambda k: float(((np.array(points[k]) - q) ** 2).sum()))[:10]
+        assert [k for k, _ in await shard.search(q.tolist(), 10)] == want  # nprobe = nlist
+    finally:
+        await vectors.close()
+        await storage.close()
+    storage = await ShardStorage.open(tmp_path / "store.db")
+    vectors = await ShardVectors.open(storage, tmp_path / "store.db", tmp_path / "vectors")
+    try:
+        stats = (await vectors.stats())["s.Item@v"]
+        assert (stats["trained"], stats["loaded"], stats["vectors"]) == (True, "file", 200)
+        assert [k for k, _ in await Shard(storage, vectors).search(q.tolist(), 10)] == want
+    finally:
+        await vectors.close()
+        await storage.close()
