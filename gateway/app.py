@@ -109,6 +109,7 @@ class StoreGateway:
             timeout=store.timeout * 6,
             timeouts=settings.subgraph_timeouts,
             tracing=self.tracing,
+            dedupe=settings.dedupe_subgraph_requests,
         )
         self.external: dict[str, Subgraph] = {}  # external subgraphs read so far
         self.ready = asyncio.Event()

@@ -275,6 +275,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         overrides,
         timeout=settings.gateway.store.timeout * 6,
         subgraph_timeouts=timeouts,
+        dedupe_subgraph_requests=settings.gateway.dedupe_subgraph_requests,
         auth=settings.gateway.auth,
         limits=settings.gateway.limits,
         rate_limits=settings.gateway.rate_limits,

@@ -49,6 +49,7 @@ class FederatedSettings:
     subgraph_urls: dict[str, str] = field(default_factory=dict)  # overrides by name
     timeout: float = 30.0  # seconds per subgraph request
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # overrides by name
+    dedupe_subgraph_requests: bool = True
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
@@ -79,7 +80,11 @@ def load(settings: FederatedSettings, tracing: Tracing | None = None) -> Loaded:
         )
     urls.update(settings.subgraph_urls)
     subgraphs = HttpSubgraphs(
-        urls, timeout=settings.timeout, timeouts=settings.subgraph_timeouts, tracing=tracing
+        urls,
+        timeout=settings.timeout,
+        timeouts=settings.subgraph_timeouts,
+        tracing=tracing,
+        dedupe=settings.dedupe_subgraph_requests,
     )
     federation = Federation(supergraph, subgraphs, tracing=tracing)
     version = hashlib.sha256(sdl.encode()).hexdigest()[:16]

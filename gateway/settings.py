@@ -133,6 +133,8 @@ class GatewaySettings:
     # External Apollo Federation subgraphs composed with the store's: name -> URL.
     subgraphs: dict[str, str] = field(default_factory=dict)
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)  # seconds, by name
+    # Identical subgraph queries in flight at once are sent once (gateway/in_flight.py).
+    dedupe_subgraph_requests: bool = True
     auth: AuthSettings = field(default_factory=AuthSettings)
     limits: OperationLimits = field(default_factory=OperationLimits)
     permissions: Permissions = field(default_factory=Permissions)

@@ -1,16 +1,18 @@
-"""Fetches to subgraphs over HTTP: pooled keep-alive connections, a timeout per request."""
+"""Fetches to subgraphs over HTTP: pooled keep-alive connections, a timeout per request,
+identical queries in flight sent once (gateway/in_flight.py)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-import aiohttp
 import orjson
 
 from auth.session import Session
 from gateway.errors import GatewayError
+from gateway.in_flight import InFlight
+from shards.http_pool import HttpPool, Reply, failure_reason
 from shards.telemetry.tracing import Tracing
 
 
@@ -26,14 +28,17 @@ class HttpSubgraphs:
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
         tracing: Tracing | None = None,
+        dedupe: bool = True,
     ) -> None:
         """`timeouts` overrides `timeout` (seconds per request) for some subgraphs; with
-        `tracing`, requests carry the W3C `traceparent` of the fetch's span."""
+        `tracing`, requests carry the W3C `traceparent` of the fetch's span (a query that
+        joined one in flight is not sent, so its span has no subgraph side)."""
         self.urls = dict(urls)
         self._tracing = tracing or Tracing.off()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._timeouts = {n: aiohttp.ClientTimeout(total=t) for n, t in (timeouts or {}).items()}
-        self._session: aiohttp.ClientSession | None = None
+        self._timeout = timeout
+        self._timeouts = dict(timeouts or {})
+        self._pool = HttpPool()
+        self._in_flight: InFlight[Reply] | None = InFlight() if dedupe else None
 
     async def fetch(
         self,
@@ -42,25 +47,32 @@ class HttpSubgraphs:
         variables: Mapping[str, Any],
         session: Session | None = None,
     ) -> Any:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         body = orjson.dumps({"query": query, "variables": dict(variables)})
         headers = _headers(session)  # a fresh dict: the trace context goes in too
+        query_only = not query.startswith("mutation")
+        key = (service, body, *headers.items()) if query_only else None
         self._tracing.inject(headers)
-        try:
-            async with self._session.post(
+
+        def send() -> Awaitable[Reply]:
+            return self._pool.request(
+                "POST",
                 self.urls[service],
-                data=body,
-                timeout=self._timeouts.get(service, self._timeout),
-                headers=headers,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
+                body,
+                headers,
+                within=self._timeouts.get(service, self._timeout),
+                idempotent=query_only,
+            )
+
+        try:
+            if self._in_flight is not None and key is not None:
+                reply = await self._in_flight.run(key, send)
+            else:
+                reply = await send()
         except TimeoutError:
             raise SubgraphFailed("no answer within its timeout") from None
-        except (aiohttp.ClientError, OSError) as e:
-            raise SubgraphFailed(f"unreachable ({type(e).__name__})") from None
+        except OSError as e:
+            raise SubgraphFailed(f"unreachable ({failure_reason(e)})") from None
+        raw, status = reply.body, reply.status
         try:
             answer = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -70,8 +82,7 @@ class HttpSubgraphs:
         return answer
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.close()
 
 
 _BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}

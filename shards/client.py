@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 from opentelemetry.trace import SpanKind
 
@@ -29,6 +28,7 @@ from shards.coalesce import GetCoalescer, SearchCoalescer
 from shards.consistency import DEFAULT_READ, DEFAULT_WRITE, Consistency
 from shards.errors import BadRequest, ShardUnavailable
 from shards.hlc import HybridClock
+from shards.http_pool import HttpPool, failure_reason
 from shards.merge import aggregate_docs, merge_aggregates, sort_key
 from shards.protocol import (
     AggregateResult,
@@ -76,13 +76,13 @@ class ClusterClient:
         self.origin = origin or f"gw-{uuid.uuid4().hex[:12]}"
         self.states = {s: ShardState(urls[s].rstrip("/")) for s in ring.shards}
         self.clock = clock or HybridClock()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._health_interval = health_interval
         self.stale_claim_ms = stale_claim_ms
         self._monotonic = monotonic
         # Shard calls made for a traced request get a CLIENT span and send its traceparent.
         self.tracing = tracing or Tracing.off()
-        self._session: aiohttp.ClientSession | None = None
+        self._http: HttpPool | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._descriptors: dict[str, CollectionDescriptor] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -96,10 +96,7 @@ class ClusterClient:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=128, keepalive_timeout=60)
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, json_serialize=_dumps_str
-        )
+        self._http = HttpPool()
         await self.refresh_health()
         self._health_task = asyncio.create_task(self._health_loop())
 
@@ -113,8 +110,8 @@ class ClusterClient:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._gets.close()
         await self._searches.close()
-        if self._session:
-            await self._session.close()
+        if self._http:
+            await self._http.close()
 
     async def __aenter__(self) -> ClusterClient:
         await self.start()
@@ -387,21 +384,26 @@ class ClusterClient:
         mark: bool,
         headers: dict[str, str] | None,
     ) -> Any:
-        assert self._session is not None, "ClusterClient.start() was not called"
+        assert self._http is not None, "ClusterClient.start() was not called"
         state = self.states[shard]
         data = None if payload is None else orjson.dumps(payload)
         if data is not None:
             headers = {**(headers or {}), "content-type": "application/json"}
         try:
-            async with self._session.request(
-                method, state.url + path, data=data, headers=headers
-            ) as resp:
-                body = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            reply = await self._http.request(
+                method,
+                state.url + path,
+                data,
+                headers,
+                within=self._timeout,
+                idempotent=method == "GET" or path in _READS,
+            )
+            body, status = reply.body, reply.status
+        except (TimeoutError, OSError) as e:
+            reason = failure_reason(e)
             if mark:
-                state.alive, state.error = False, type(e).__name__
-            raise ShardUnavailable(f"shard {shard} is unreachable ({type(e).__name__})") from None
+                state.alive, state.error = False, reason
+            raise ShardUnavailable(f"shard {shard} is unreachable ({reason})") from None
         if status == 200:
             return orjson.loads(body)
         if status == 400:
@@ -418,8 +420,9 @@ class ClusterClient:
         raise ShardUnavailable(f"shard {shard} answered HTTP {status}")
 
 
-def _dumps_str(obj: object) -> str:
-    return orjson.dumps(obj).decode()
+# Shard calls that only read: sent again on a new connection when a kept-alive one closed
+# under them before any answer. Writes are not (the shard may have applied them).
+_READS = frozenset({"/get", "/query", "/aggregate", "/search", "/searches"})
 
 
 def _error_message(body: bytes) -> str:
