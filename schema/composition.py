@@ -1,5 +1,6 @@
-"""Composition: Federation 2 subgraphs -> one supergraph (join spec v0.3), as
-`@apollo/composition` writes it, or errors naming the subgraphs, types and fields involved.
+"""Composition: subgraphs -> one supergraph (join spec v0.3), as `@apollo/composition` writes
+it, or errors naming the subgraphs, types and fields involved. Federation 1 subgraphs are
+upgraded to Federation 2 first (`schema.fed1`), then every subgraph composes by these rules.
 
     compose([read_subgraph("users", url, sdl), read_subgraph("orders", url, sdl)]) -> SDL
 
@@ -29,6 +30,7 @@ from schema.composition_inputs import (
     input_fields,
 )
 from schema.errors import SchemaError, SchemaErrors
+from schema.fed1 import upgrade
 from schema.subgraph_reader import SubField, Subgraph, SubType
 
 __all__ = ["compose", "graph_name"]
@@ -74,8 +76,9 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     subs = sorted(subgraphs, key=lambda s: s.name)
     for s in subs:  # every subgraph has a query root: its _service and _entities live there
         query = s.roots.setdefault("query", "Query")
-        s.types.setdefault(query, SubType(query, "OBJECT"))
+        s.types.setdefault(query, SubType(query, "OBJECT", defined=True))
         _normalize_roots(s)
+    subs = upgrade(subs)  # Federation 1 subgraphs first become Federation 2 ones
     errors: list[SchemaError] = []
     names = sorted({t for s in subs for t in s.types})
     merged: dict[str, list[tuple[Subgraph, SubType]]] = {
@@ -161,7 +164,8 @@ def _type(
         io = ", isInterfaceObject: true" if t.interface_object else ""
         if t.keys:
             for key, resolvable in t.keys:
-                flag = "" if resolvable else ", resolvable: false"
+                flag = ", extension: true" if t.extends or key in t.extension_keys else ""
+                flag += "" if resolvable else ", resolvable: false"
                 joins.append(f'@join__type(graph: {g}, key: "{_escape(key)}"{flag}{io})')
         else:
             joins.append(f"@join__type(graph: {g}{io})")

@@ -1,10 +1,16 @@
-"""Reading a Federation 2 subgraph's SDL (as `_service { sdl }` returns it) into plain data
-for composition: its types, their keys, and each field's federation directives.
+"""Reading a subgraph's SDL (as `_service { sdl }` returns it) into plain data for
+composition: its types, their keys, and each field's federation directives.
 
-Directive names follow the subgraph's `@link(url: ".../federation/v2.x", import: [...])`:
-imported directives are used by their (possibly renamed) names, the rest as
-`@federation__name`. Federation's own machinery (_Service, _Entity, _Any, _service,
-_entities) is left out: composition builds the supergraph's own.
+A Federation 2 subgraph links the federation spec: directive names follow its
+`@link(url: ".../federation/v2.x", import: [...])` (imported directives by their, possibly
+renamed, names, the rest as `@federation__name`). A subgraph without that link is a
+Federation 1 subgraph: `@key @external @requires @provides @extends @tag` by their plain names,
+no Federation 2 directive; composition upgrades it first (`schema.fed1`). Federation's own
+machinery (_Service, _Entity, _Any, _FieldSet, _service, _entities) is left out: composition
+builds the supergraph's own.
+
+In both, the key fields of an entity extension (`extend type T @key(fields: "id")`, or
+`@extends`) are resolvable even when marked @external, as Apollo reads them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
@@ -36,11 +43,13 @@ from graphql import (
 )
 
 from schema.errors import SchemaError
+from schema.field_sets import top_level
 
 FEDERATION_TYPES = {
     "_Service",
     "_Entity",
     "_Any",
+    "_FieldSet",
     "FieldSet",
     "link__Import",
     "link__Purpose",
@@ -62,6 +71,22 @@ KNOWN = {
     "interfaceObject",
     "composeDirective",
     "link",
+}
+FED1 = {"key", "external", "requires", "provides", "extends", "tag"}
+# Federation 2 directives a Federation 1 subgraph cannot use (unless it defines them itself)
+FED2_ONLY = {
+    "shareable",
+    "override",
+    "inaccessible",
+    "interfaceObject",
+    "composeDirective",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+    "cost",
+    "listSize",
 }
 
 KINDS = {
@@ -106,6 +131,11 @@ class SubType:
     shareable: bool = False
     inaccessible: bool = False
     interface_object: bool = False
+    defined: bool = False  # has a definition, not only `extend type`
+    extended: bool = False  # has an `extend type`
+    extends: bool = False  # @extends
+    extension_keys: set[str] = field(default_factory=set)  # keys applied by an `extend type`
+    external: bool = False  # @external on the type
     interfaces: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)  # union members
     values: dict[str, tuple[str | None, bool]] = field(default_factory=dict)  # enum: desc, inacc
@@ -117,6 +147,7 @@ class Subgraph:
     url: str
     types: dict[str, SubType] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)  # operation -> type name
+    federation_2: bool = True  # False: a Federation 1 subgraph, upgraded by composition
 
 
 def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
@@ -124,8 +155,10 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
         document = parse(sdl)
     except GraphQLError as e:
         raise SchemaError(f"subgraph {name}: {e.message}", source=name) from None
-    names = _directive_names(document)
-    sub = Subgraph(name, url)
+    names, federation_2 = _directive_names(document)
+    if not federation_2:
+        _refuse_fed2_directives(name, document)
+    sub = Subgraph(name, url, federation_2=federation_2)
     for d in document.definitions:
         if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             for op in d.operation_types or ():
@@ -145,6 +178,8 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
             d.description.value if getattr(d, "description", None) else None
         )
         _read_type(t, d, names)
+    for t in sub.types.values():
+        _mark_externals(t, federation_2)
     for op, default in (
         ("query", "Query"),
         ("mutation", "Mutation"),
@@ -157,8 +192,15 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
 
 def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
     applied = _applied(d.directives, names)
+    extension = "Extension" in type(d).__name__
+    t.extended |= extension
+    t.defined |= not extension
+    t.extends |= "extends" in applied
+    t.external |= "external" in applied
     for args in applied.get("key", []):
-        t.keys.append((args["fields"], args.get("resolvable", True)))
+        t.keys.append((_field_set(args["fields"]), args.get("resolvable", True)))
+        if extension:
+            t.extension_keys.add(t.keys[-1][0])
     t.shareable |= "shareable" in applied
     t.inaccessible |= "inaccessible" in applied
     t.interface_object |= "interfaceObject" in applied
@@ -182,17 +224,68 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
             external="external" in fa,
             shareable="shareable" in fa or t.shareable,
             inaccessible="inaccessible" in fa,
-            requires=fa["requires"][0]["fields"] if "requires" in fa else None,
-            provides=fa["provides"][0]["fields"] if "provides" in fa else None,
+            requires=_field_set(fa["requires"][0]["fields"]) if "requires" in fa else None,
+            provides=_field_set(fa["provides"][0]["fields"]) if "provides" in fa else None,
             override=fa["override"][0]["from"] if "override" in fa else None,
             override_label=fa["override"][0].get("label") if "override" in fa else None,
             default=print_ast(f.default_value) if getattr(f, "default_value", None) else None,
         )
 
 
-def _directive_names(document: DocumentNode) -> dict[str, str]:
-    """The names under which federation's directives appear here: local name -> spec name."""
+def _mark_externals(t: SubType, federation_2: bool) -> None:
+    """@external on a Federation 2 type makes each of its fields external; the key fields of
+    an entity extension are not external however marked."""
+    if t.external and federation_2:
+        for f in t.fields.values():
+            f.external = True
+    for key, _ in t.keys:
+        if t.extends or key in t.extension_keys:
+            for name in top_level(key):
+                if name in t.fields:
+                    t.fields[name].external = False
+
+
+def _field_set(value: Any) -> str:
+    """A `fields:` argument; Federation 1 also took a list of strings."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return " ".join(value)
+    return str(value)
+
+
+def _refuse_fed2_directives(name: str, document: DocumentNode) -> None:
+    defined = {d.name.value for d in document.definitions if isinstance(d, DirectiveDefinitionNode)}
+    used: dict[str, list[str]] = {}
+    for d in document.definitions:
+        owner = getattr(getattr(d, "name", None), "value", None)
+        if owner is None:
+            continue
+        places = [(owner, d.directives or ())]
+        for f in getattr(d, "fields", None) or getattr(d, "values", None) or ():
+            places.append((f"{owner}.{f.name.value}", f.directives or ()))
+        for where, directives in places:
+            for directive in directives:
+                n = directive.name.value
+                if n in FED2_ONLY and n not in defined:
+                    used.setdefault(n, []).append(where)
+    if used:
+        found = "; ".join(
+            f"@{n} on " + ", ".join(f'"{w}"' for w in where) for n, where in used.items()
+        )
+        imports = ", ".join(f'"@{n}"' for n in ["key", *used])
+        raise SchemaError(
+            f'subgraph "{name}" is a Federation 1 subgraph (its SDL has no @link to the '
+            f"federation spec v2) but uses Federation 2 directives: {found}",
+            suggestion="make it a Federation 2 subgraph: add `extend schema @link(url: "
+            f'"https://specs.apollo.dev/federation/v2.3", import: [{imports}])`, '
+            "or remove them",
+        )
+
+
+def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
+    """The names under which federation's directives appear here (local name -> spec name),
+    and whether the subgraph links Federation 2."""
     names = {f"federation__{n}": n for n in KNOWN}
+    federation_2 = False
     for d in document.definitions:
         if not isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             continue
@@ -202,12 +295,15 @@ def _directive_names(document: DocumentNode) -> dict[str, str]:
             args = {a.name.value: value_from_ast_untyped(a.value) for a in link.arguments}
             if "/federation/" not in str(args.get("url", "")):
                 continue
+            federation_2 = True
             for item in args.get("import") or ():
                 if isinstance(item, str):
                     names[item.lstrip("@")] = item.lstrip("@")
                 elif isinstance(item, dict):
                     names[str(item.get("as", item["name"])).lstrip("@")] = item["name"].lstrip("@")
-    return names
+    if not federation_2:
+        return {n: n for n in FED1}, False
+    return names, True
 
 
 def _applied(directives: Any, names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
