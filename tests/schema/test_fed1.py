@@ -4,6 +4,10 @@ API schema); what Apollo refuses, we refuse, naming the subgraph, type and field
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gateway.supergraph import load_supergraph
@@ -11,6 +15,8 @@ from schema.composition import compose
 from schema.errors import SchemaError, SchemaErrors
 from schema.subgraph_reader import read_subgraph
 from tests.support.supergraphs import same
+
+ROOT = Path(__file__).parents[2]
 
 FED2 = (
     'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", '
@@ -204,3 +210,42 @@ def test_apollo_refuses_them_too(case: str) -> None:
     with pytest.raises(CompositionFailed) as refused:
         apollo_compose(sdls)
     assert code in refused.value.codes
+
+
+@pytest.mark.slow
+def test_shardgate_compose_writes_apollos_supergraph_from_fed1_files(tmp_path: Path) -> None:
+    from tests.peers.apollo import compose as apollo_compose
+
+    sdls = CASES["classic"]
+    files, urls = [], {}
+    for name, sdl in sdls.items():
+        (tmp_path / f"{name}.graphql").write_text(sdl)
+        files.append(f"{name}={tmp_path / f'{name}.graphql'}")
+        urls[name] = f"http://127.0.0.1:4000/{name}/graphql"
+    args = files + [arg for n, u in urls.items() for arg in ("--url", f"{n}={u}")]
+    out = tmp_path / "supergraph.graphql"
+    result = shardgate("compose", *args, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{out}: supergraph of 4 subgraphs\n"
+    same(load_supergraph(out.read_text()), load_supergraph(apollo_compose(sdls, urls=urls)))
+
+
+@pytest.mark.slow
+def test_shardgate_compose_refuses_fed2_directives_in_a_fed1_file(tmp_path: Path) -> None:
+    sdls, message, _ = REFUSALS["fed2_directive"]
+    for name, sdl in sdls.items():
+        (tmp_path / f"{name}.graphql").write_text(sdl)
+    result = shardgate("compose", *(f"{n}={tmp_path / f'{n}.graphql'}" for n in sdls))
+    assert result.returncode != 0 and result.stdout == ""
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def shardgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
