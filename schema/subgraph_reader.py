@@ -44,6 +44,7 @@ from graphql import (
 
 from schema.errors import SchemaError
 from schema.field_sets import top_level
+from schema.links import Feature, read_links
 
 FEDERATION_TYPES = {
     "_Service",
@@ -119,6 +120,7 @@ class SubField:
     override: str | None = None
     override_label: str | None = None  # progressive @override(label:)
     default: str | None = None  # input fields: the printed default value
+    applied: list[DirectiveNode] = field(default_factory=list)  # other directives
 
 
 @dataclass
@@ -139,6 +141,8 @@ class SubType:
     interfaces: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)  # union members
     values: dict[str, tuple[str | None, bool]] = field(default_factory=dict)  # enum: desc, inacc
+    applied: list[DirectiveNode] = field(default_factory=list)  # other directives
+    value_applied: dict[str, list[DirectiveNode]] = field(default_factory=dict)  # enum values
 
 
 @dataclass
@@ -148,6 +152,9 @@ class Subgraph:
     types: dict[str, SubType] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)  # operation -> type name
     federation_2: bool = True  # False: a Federation 1 subgraph, upgraded by composition
+    links: list[Feature] = field(default_factory=list)  # the features it @links
+    compose_directives: list[str] = field(default_factory=list)  # @composeDirective(name:)
+    directive_definitions: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
 
 
 def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
@@ -158,11 +165,16 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
     names, federation_2 = _directive_names(document)
     if not federation_2:
         _refuse_fed2_directives(name, document)
-    sub = Subgraph(name, url, federation_2=federation_2)
+    sub = Subgraph(name, url, federation_2=federation_2, links=read_links(document))
     for d in document.definitions:
         if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             for op in d.operation_types or ():
                 sub.roots[op.operation.value] = op.type.name.value
+            composed = _applied(d.directives, names).get("composeDirective", [])
+            sub.compose_directives += [str(args.get("name") or "") for args in composed]
+            continue
+        if isinstance(d, DirectiveDefinitionNode):
+            sub.directive_definitions[d.name.value] = d
             continue
         kind = KINDS.get(type(d))
         if (
@@ -202,6 +214,7 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
         if extension:
             t.extension_keys.add(t.keys[-1][0])
     t.shareable |= "shareable" in applied
+    t.applied += _others(d.directives, names)
     t.inaccessible |= "inaccessible" in applied
     t.interface_object |= "interfaceObject" in applied
     t.interfaces += [i.name.value for i in getattr(d, "interfaces", None) or ()]
@@ -211,6 +224,7 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
             v.description.value if v.description else None,
             "inaccessible" in _applied(v.directives, names),
         )
+        t.value_applied.setdefault(v.name.value, []).extend(_others(v.directives, names))
     for f in getattr(d, "fields", None) or ():
         if f.name.value in FEDERATION_FIELDS:
             continue
@@ -229,6 +243,7 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
             override=fa["override"][0]["from"] if "override" in fa else None,
             override_label=fa["override"][0].get("label") if "override" in fa else None,
             default=print_ast(f.default_value) if getattr(f, "default_value", None) else None,
+            applied=_others(f.directives, names),
         )
 
 
@@ -313,6 +328,11 @@ def _applied(directives: Any, names: dict[str, str]) -> dict[str, list[dict[str,
         if spec is not None:
             out.setdefault(spec, []).append(_args(d))
     return out
+
+
+def _others(directives: Any, names: dict[str, str]) -> list[DirectiveNode]:
+    """The directives that are not federation's."""
+    return [d for d in directives or () if d.name.value not in names]
 
 
 def _args(d: DirectiveNode) -> dict[str, Any]:
