@@ -15,6 +15,7 @@ In both, the key fields of an entity extension (`extend type T @key(fields: "id"
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,11 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
                 sub.roots[op.operation.value] = op.type.name.value
             composed = _applied(d.directives, names).get("composeDirective", [])
             sub.compose_directives += [str(args.get("name") or "") for args in composed]
+    # directives an argument keeps in the supergraph (other directives on arguments go)
+    on_arguments = {"deprecated", *(n.lstrip("@") for n in sub.compose_directives)}
+    on_arguments |= {n for n, spec in names.items() if spec in ("inaccessible", "tag")}
+    for d in document.definitions:
+        if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             continue
         if isinstance(d, DirectiveDefinitionNode):
             sub.directive_definitions[d.name.value] = d
@@ -189,7 +195,7 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
         t.description = t.description or (
             d.description.value if getattr(d, "description", None) else None
         )
-        _read_type(t, d, names)
+        _read_type(t, d, names, on_arguments)
     for t in sub.types.values():
         _mark_externals(t, federation_2)
     for op, default in (
@@ -202,7 +208,7 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
     return sub
 
 
-def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
+def _read_type(t: SubType, d: Any, names: dict[str, str], on_arguments: set[str]) -> None:
     applied = _applied(d.directives, names)
     extension = "Extension" in type(d).__name__
     t.extended |= extension
@@ -233,7 +239,7 @@ def _read_type(t: SubType, d: Any, names: dict[str, str]) -> None:
         t.fields[f.name.value] = SubField(
             name=f.name.value,
             type=print_ast(f.type),
-            arguments=f"({', '.join(print_ast(a) for a in args)})" if args else "",
+            arguments=_arguments(args, on_arguments),
             description=f.description.value if f.description else None,
             external="external" in fa,
             shareable="shareable" in fa or t.shareable,
@@ -328,6 +334,21 @@ def _applied(directives: Any, names: dict[str, str]) -> dict[str, list[dict[str,
         if spec is not None:
             out.setdefault(spec, []).append(_args(d))
     return out
+
+
+def _arguments(args: Any, kept: set[str]) -> str:
+    """A field's printed argument list, with only the `kept` directives on each argument."""
+    if not args:
+        return ""
+    printed = (
+        print_ast(
+            dataclasses.replace(
+                a, directives=tuple(d for d in a.directives or () if d.name.value in kept)
+            )
+        )
+        for a in args
+    )
+    return f"({', '.join(printed)})"
 
 
 def _others(directives: Any, names: dict[str, str]) -> list[DirectiveNode]:
