@@ -75,7 +75,8 @@ class _Upgrade:
         self._unexternal_keyless_extensions()
         self._drop_inactive_requires_provides()
         for t in self._composites():
-            t.extension_keys.clear()  # an `extend type` is a definition now
+            if self._is_extension(t) or self._is_root_extension(t):
+                t.extension_keys.clear()  # an `extend type` entity is a definition now
         self._strip_interfaces()
         self._drop_provides_on_leaves()
         self._remove_unused_externals()

@@ -113,6 +113,49 @@ type Sku { code: String! label: String }
 type Query { heavy: [Box] }
 """,
     },
+    # a @provides and a @requires of fields that are not @external are dropped; value types,
+    # enums and unions that differ between subgraphs; root type extensions; several keys
+    "inactive_and_value_types": {
+        "a": """
+type Query { node(id: ID!): Node things: [Thing] pet: Pet }
+interface Node { id: ID! }
+type Thing implements Node @key(fields: "id") @key(fields: "sku") {
+  id: ID! sku: String! label: String kind: Kind owner: Owner
+}
+type Owner { name: String age: Int }
+enum Kind { BIG SMALL }
+union Pet = Cat | Dog
+type Cat { meow: String }
+type Dog { bark: String }
+type Mutation { touch(id: ID!): Thing }
+""",
+        "b": """
+extend type Query { more: [Thing] @provides(fields: "label") }
+extend type Mutation { poke: Boolean }
+interface Node { id: ID! @external }
+extend type Thing implements Node @key(fields: "id") @key(fields: "sku") {
+  id: ID! @external sku: String! @external label: String extra: Int @requires(fields: "label")
+  owner: Owner
+}
+type Owner { name: String city: String }
+enum Kind { BIG MEDIUM }
+union Pet = Cat | Bird
+type Cat { meow: String }
+type Bird { tweet: String }
+""",
+        "c": """
+extend type Thing @key(fields: "id") {
+  id: ID! @external label: String @external summary: String @requires(fields: "label")
+}
+type Query { cx: Int }
+""",
+    },
+    # a definition and a GraphQL extension in one subgraph: not a Federation 1 extension, its
+    # key stays an extension key
+    "definition_and_extension": {
+        "m1": 'type Query { t: T } type T { id: ID! a: Int } extend type T @key(fields: "id")',
+        "m2": 'type T @key(fields: "id") { id: ID! b: Int }',
+    },
     # Federation 2 subgraphs only: `extend type` keys are extensions, and not external
     "fed2_extensions": {
         "a": FED2 + 'type Query { t: T } type T @key(fields: "id") { id: ID! a: Int }',
