@@ -156,6 +156,11 @@ type Query { cx: Int }
         "m1": 'type Query { t: T } type T { id: ID! a: Int } extend type T @key(fields: "id")',
         "m2": 'type T @key(fields: "id") { id: ID! b: Int }',
     },
+    # an extension without @key: the fields of the owner's first key are its own
+    "keyless_extension": {
+        "k1": 'type User @key(fields: "id") { id: ID! } type Query { ping: Int }',
+        "k2": "type Query { me: User } extend type User { id: ID! @external nick: String }",
+    },
     # Federation 2 subgraphs only: `extend type` keys are extensions, and not external
     "fed2_extensions": {
         "a": FED2 + 'type Query { t: T } type T @key(fields: "id") { id: ID! a: Int }',
