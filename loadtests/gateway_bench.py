@@ -24,6 +24,7 @@ from loadtests.gateway_load import (
     SUPERGRAPH,
     Target,
     cpu_text,
+    figures,
     measure_all,
     setup_line,
     shardgate,
@@ -72,7 +73,7 @@ def run_gateway_bench(seconds: float = 5.0) -> int:
                 hive_missing = str(e).strip()[-2000:]
                 print(f"Hive Gateway is left out, it could not be started: {hive_missing}")
                 gateways = {k: v for k, v in gateways.items() if not k.startswith("hive")}
-            results = measure_all(gateways, OPERATIONS, seconds)
+            results = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench gateway: {e}") from None
     _report(results, seconds, hive_missing)
@@ -88,16 +89,17 @@ def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: s
         print(f"\n  {label}: {OPERATIONS[label]}")
         print(
             f"    {'gateway':<18} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
-            f"| {'CPU ms/req':>10} | shardgate / it"
+            f"| {'CPU ms/req':>10} | {'subgraphs':>9} | shardgate / it"
         )
         for key, load in by.items():
             name = "shardgate" if key == "shardgate" else PEERS[key]
             ratio = "" if key == "shardgate" else f"{ours.per_second / load.per_second:.2f}"
             print(
                 f"    {name:<18} | {load.per_second:>7,.0f} | {load.p50_ms:>7.2f} "
-                f"| {load.p99_ms:>7.2f} | {cpu_text(load):>10} | {ratio:>14}"
+                f"| {load.p99_ms:>7.2f} | {cpu_text(load.cpu_ms):>10} "
+                f"| {cpu_text(load.upstream_cpu_ms):>9} | {ratio:>14}"
             )
-        summary[label] = {key: _figures(load) for key, load in by.items()} | {
+        summary[label] = {key: figures(load) for key, load in by.items()} | {
             "ratio": {
                 key: round(ours.per_second / load.per_second, 3)
                 for key, load in by.items()
@@ -106,7 +108,8 @@ def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: s
         }
     print(
         "\n  (shardgate / it: shardgate's requests per second over that gateway's, above 1 is "
-        "faster; CPU ms/req: the gateway process's CPU time per request)"
+        "faster; CPU ms/req: the gateway process's CPU time per request, subgraphs: the "
+        "subgraphs' process's)"
     )
     if hive_missing is not None:
         print(f"  Hive Gateway was left out: {hive_missing.splitlines()[0]}")
@@ -122,12 +125,3 @@ def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: s
             }
         )
     )
-
-
-def _figures(load: Load) -> dict[str, float | None]:
-    return {
-        "rps": round(load.per_second, 1),
-        "p50_ms": round(load.p50_ms, 2),
-        "p99_ms": round(load.p99_ms, 2),
-        "cpu_ms": None if load.cpu_ms is None else round(load.cpu_ms, 3),
-    }

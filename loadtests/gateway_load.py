@@ -3,8 +3,8 @@ Node process), gateways over its supergraph, and each operation measured with wr
 gateway in turn.
 
     with shop_subgraphs() as urls, shardgate(urls) as ours:
-        results = measure_all({"shardgate": Target(ours)}, {"me": "{ me { id } }"}, seconds=5)
-        results["me"]["shardgate"].per_second
+        results = measure_all({"shardgate": Target(ours)}, {"me": "{ me { id } }"}, 5, urls)
+        results["me"]["shardgate"].per_second, results["me"]["shardgate"].cpu_ms
 
 Before an operation is measured, it is sent once to every gateway: each must answer with data
 and no errors, and all with the same data, or the bench stops (BenchError) saying which
@@ -70,15 +70,20 @@ def tests_importable() -> None:
 
 
 def measure_all(
-    gateways: Mapping[str, Target], operations: Mapping[str, str], seconds: float
+    gateways: Mapping[str, Target],
+    operations: Mapping[str, str],
+    seconds: float,
+    subgraphs: Mapping[str, str],
 ) -> dict[str, dict[str, Load]]:
-    """operation label -> gateway name -> its Load, printing a line per measurement."""
+    """operation label -> gateway name -> its Load, printing a line per measurement.
+    `subgraphs` (name -> URL, all served by one process group): whose CPU is measured too."""
+    upstream = next(iter(subgraphs.values()), None)
     results: dict[str, dict[str, Load]] = {}
     for label, query in operations.items():
         check_answers(gateways, label, query)
         results[label] = {}
         for name, target in gateways.items():
-            load = measure(target.url, query, seconds, headers=target.headers)
+            load = measure(target.url, query, seconds, headers=target.headers, upstream=upstream)
             results[label][name] = load
             print(f"  {label:<16} {name:<18} {load.per_second:>8,.0f} req/s", flush=True)
     return results
@@ -108,8 +113,21 @@ def setup_line(what: str, seconds: float) -> str:
     )
 
 
-def cpu_text(load: Load) -> str:
-    return "-" if load.cpu_ms is None else f"{load.cpu_ms:.2f}"
+def cpu_text(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.2f}"
+
+
+def figures(load: Load) -> dict[str, float | None]:
+    """A Load for the JSON summary line."""
+    return {
+        "rps": round(load.per_second, 1),
+        "p50_ms": round(load.p50_ms, 2),
+        "p99_ms": round(load.p99_ms, 2),
+        "cpu_ms": None if load.cpu_ms is None else round(load.cpu_ms, 3),
+        "subgraphs_cpu_ms": None
+        if load.upstream_cpu_ms is None
+        else round(load.upstream_cpu_ms, 3),
+    }
 
 
 def _answer(name: str, target: Target, label: str, query: str) -> Any:

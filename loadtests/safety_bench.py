@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from loadtests.gateway_load import (
     Target,
     cpu_text,
+    figures,
     measure_all,
     setup_line,
     shardgate,
@@ -86,7 +87,7 @@ def run_safety_bench(seconds: float = 5.0) -> int:
                 name: Target(stack.enter_context(shardgate(urls, env)), headers)
                 for name, (env, headers) in configs.items()
             }
-            results = measure_all(gateways, OPERATIONS, seconds)
+            results = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench safety: {e}") from None
     _report(results, seconds)
@@ -114,17 +115,11 @@ def _report(results: dict[str, dict[str, Load]], seconds: float) -> None:
             + " | "
             + " / ".join(f"{by[n].p50_ms:.2f}" for n in names)
             + " | "
-            + " / ".join(cpu_text(by[n]) for n in names)
+            + " / ".join(cpu_text(by[n].cpu_ms) for n in names)
         )
-        summary[label] = {
-            n: {
-                "rps": round(by[n].per_second, 1),
-                "p50_ms": round(by[n].p50_ms, 2),
-                "p99_ms": round(by[n].p99_ms, 2),
-                "cpu_ms": None if by[n].cpu_ms is None else round(by[n].cpu_ms, 3),
-            }
-            for n in names
-        } | {"ratio": {n: round(by[n].per_second / bare, 3) for n in names[1:]}}
+        summary[label] = {n: figures(by[n]) for n in names} | {
+            "ratio": {n: round(by[n].per_second / bare, 3) for n in names[1:]}
+        }
     print("  (ratio = requests per second with safety / without; 1.00 would be free)")
     print(
         json.dumps(

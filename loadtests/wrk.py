@@ -47,6 +47,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     cpu_ms: float | None = None  # the server's CPU (user + system) per request, if known
+    upstream_cpu_ms: float | None = None  # the same for what it calls (the subgraphs)
 
     @property
     def per_second(self) -> float:
@@ -105,21 +106,29 @@ def measure(
     seconds: float,
     *,
     headers: Mapping[str, str] | None = None,
+    upstream: str | None = None,
     warm_up: int = WARM_UP_S,
 ) -> Load:
     """`query` POSTed to `url` for `seconds` (rounded to whole seconds, at least 1) after
-    `warm_up` unmeasured seconds, with the CPU per request of the process group serving it."""
+    `warm_up` unmeasured seconds, with the CPU per request of the process group serving it
+    and of the one serving `upstream` (a subgraph's URL, say)."""
     body = orjson.dumps({"query": query})
     if warm_up > 0:
         run_wrk(url, body, warm_up, headers=headers)
-    port = urlsplit(url).port
-    group = listener_group(port) if port is not None else None
-    before = group_cpu_seconds(group)
+    groups = [_group(url), _group(upstream)]
+    before = [group_cpu_seconds(g) for g in groups]
     load = run_wrk(url, body, max(1, round(seconds)), headers=headers)
-    after = group_cpu_seconds(group)
-    if before is None or after is None:
-        return load
-    return replace(load, cpu_ms=(after - before) * 1000 / load.requests)
+    after = [group_cpu_seconds(g) for g in groups]
+    server, up = (
+        None if b is None or a is None else (a - b) * 1000 / load.requests
+        for b, a in zip(before, after, strict=True)
+    )
+    return replace(load, cpu_ms=server, upstream_cpu_ms=up)
+
+
+def _group(url: str | None) -> int | None:
+    port = urlsplit(url).port if url is not None else None
+    return listener_group(port) if port is not None else None
 
 
 def _result(stdout: str) -> dict[str, Any] | None:

@@ -25,12 +25,13 @@ def gateway() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_a_run_gives_requests_latencies_and_the_servers_cpu(gateway: str) -> None:
-    load = measure(gateway, "{ __typename }", seconds=1, warm_up=0)
+    load = measure(gateway, "{ __typename }", seconds=1, upstream=gateway, warm_up=0)
 
     assert load.requests > 10
     assert 0.9 < load.seconds < 2
     assert 0 < load.p50_ms <= load.p99_ms
     assert load.cpu_ms is not None and load.cpu_ms > 0
+    assert load.upstream_cpu_ms is not None and load.upstream_cpu_ms > 0  # here the same process
     assert load.per_second == load.requests / load.seconds
 
 
