@@ -22,6 +22,7 @@ from contextlib import ExitStack
 
 from loadtests.gateway_load import (
     SUPERGRAPH,
+    Run,
     Target,
     cpu_text,
     figures,
@@ -32,7 +33,7 @@ from loadtests.gateway_load import (
     tests_importable,
 )
 from loadtests.measure import BenchError
-from loadtests.wrk import CONNECTIONS, Load
+from loadtests.wrk import CONNECTIONS
 
 OPERATIONS = {
     "one subgraph": "{ me { id name email } }",
@@ -70,21 +71,21 @@ def run_gateway_bench(seconds: float = 5.0) -> int:
                     hive = stack.enter_context(hive_gateway(SUPERGRAPH, urls, dedupe=dedupe))
                     gateways[key] = Target(hive)
             except (ApolloPeerError, ProcessError) as e:
-                hive_missing = str(e).strip()[-2000:]
-                print(f"Hive Gateway is left out, it could not be started: {hive_missing}")
+                hive_missing = _why(str(e))
+                print(f"Hive Gateway is left out, it could not be started:\n{str(e)[-3000:]}")
                 gateways = {k: v for k, v in gateways.items() if not k.startswith("hive")}
-            results = measure_all(gateways, OPERATIONS, seconds, urls)
+            run = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench gateway: {e}") from None
-    _report(results, seconds, hive_missing)
+    _report(run, seconds, hive_missing)
     return 0
 
 
-def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: str | None) -> None:
+def _report(run: Run, seconds: float, hive_missing: str | None) -> None:
     print()
-    print(setup_line("shop supergraph, 5 subgraphs in one Node process", seconds))
+    print(setup_line("shop supergraph, 5 subgraphs in one Node process", seconds, run))
     summary: dict[str, dict[str, object]] = {}
-    for label, by in results.items():
+    for label, by in run.results.items():
         ours = by["shardgate"]
         print(f"\n  {label}: {OPERATIONS[label]}")
         print(
@@ -112,7 +113,7 @@ def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: s
         "subgraphs' process's)"
     )
     if hive_missing is not None:
-        print(f"  Hive Gateway was left out: {hive_missing.splitlines()[0]}")
+        print(f"  Hive Gateway was left out: {hive_missing}")
     print(
         json.dumps(
             {
@@ -120,8 +121,20 @@ def _report(results: dict[str, dict[str, Load]], seconds: float, hive_missing: s
                 "load": "wrk",
                 "connections": CONNECTIONS,
                 "seconds": max(1, round(seconds)),
+                "load_average": [round(x, 2) for x in run.load_average],
                 "results": summary,
                 **({"hive_missing": hive_missing} if hive_missing else {}),
             }
         )
     )
+
+
+def _why(error: str) -> str:
+    """The lines of a failed start that say why: the first, and npm's about a missing version.
+
+    _why("`npm ci` failed\\nnpm error notarget No matching version found for a@^1.2")
+        == "`npm ci` failed; npm error notarget No matching version found for a@^1.2"
+    """
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    npm = [line for line in lines[1:] if "No matching version" in line or "E404" in line]
+    return "; ".join(lines[:1] + npm[:3])

@@ -69,15 +69,24 @@ def tests_importable() -> None:
         sys.path.insert(0, str(REPO))
 
 
+@dataclass(frozen=True)
+class Run:
+    """operation label -> gateway name -> its Load, and how busy the machine was."""
+
+    results: dict[str, dict[str, Load]]
+    load_average: tuple[float, float]  # the 1-minute load average at the start and at the end
+
+
 def measure_all(
     gateways: Mapping[str, Target],
     operations: Mapping[str, str],
     seconds: float,
     subgraphs: Mapping[str, str],
-) -> dict[str, dict[str, Load]]:
-    """operation label -> gateway name -> its Load, printing a line per measurement.
+) -> Run:
+    """Every operation on every gateway in turn, printing a line per measurement.
     `subgraphs` (name -> URL, all served by one process group): whose CPU is measured too."""
     upstream = next(iter(subgraphs.values()), None)
+    start = os.getloadavg()[0]
     results: dict[str, dict[str, Load]] = {}
     for label, query in operations.items():
         check_answers(gateways, label, query)
@@ -86,7 +95,7 @@ def measure_all(
             load = measure(target.url, query, seconds, headers=target.headers, upstream=upstream)
             results[label][name] = load
             print(f"  {label:<16} {name:<18} {load.per_second:>8,.0f} req/s", flush=True)
-    return results
+    return Run(results, (start, os.getloadavg()[0]))
 
 
 def check_answers(gateways: Mapping[str, Target], label: str, query: str) -> None:
@@ -104,12 +113,13 @@ def check_answers(gateways: Mapping[str, Target], label: str, query: str) -> Non
             )
 
 
-def setup_line(what: str, seconds: float) -> str:
+def setup_line(what: str, seconds: float, run: Run) -> str:
     return (
         f"setup: {what}; wrk, {THREADS} thread, {CONNECTIONS} connections, "
         f"{max(1, round(seconds))} s per measurement after 1 s of warm-up; "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared by wrk, "
-        "the gateways and the subgraphs"
+        "the gateways, the subgraphs and whatever else runs (load average "
+        f"{run.load_average[0]:.1f} at the start, {run.load_average[1]:.1f} at the end)"
     )
 
 

@@ -22,6 +22,7 @@ import time
 from contextlib import ExitStack
 
 from loadtests.gateway_load import (
+    Run,
     Target,
     cpu_text,
     figures,
@@ -32,7 +33,7 @@ from loadtests.gateway_load import (
     tests_importable,
 )
 from loadtests.measure import BenchError
-from loadtests.wrk import CONNECTIONS, Load
+from loadtests.wrk import CONNECTIONS
 
 SECRET = "bench-secret-of-at-least-32-bytes!!"
 OPERATIONS = {
@@ -87,24 +88,24 @@ def run_safety_bench(seconds: float = 5.0) -> int:
                 name: Target(stack.enter_context(shardgate(urls, env)), headers)
                 for name, (env, headers) in configs.items()
             }
-            results = measure_all(gateways, OPERATIONS, seconds, urls)
+            run = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench safety: {e}") from None
-    _report(results, seconds)
+    _report(run, seconds)
     return 0
 
 
-def _report(results: dict[str, dict[str, Load]], seconds: float) -> None:
+def _report(run: Run, seconds: float) -> None:
     print()
-    print(setup_line("shop supergraph, a shardgate gateway per configuration", seconds))
-    names = list(next(iter(results.values())))
+    print(setup_line("shop supergraph, a shardgate gateway per configuration", seconds, run))
+    names = list(next(iter(run.results.values())))
     print(
         f"  {'operation':<14} | "
         + " | ".join(f"{n + ' req/s':>19}" for n in names)
         + " | ratio (safe / bare) | p50 ms | CPU ms/req"
     )
     summary = {}
-    for label, by in results.items():
+    for label, by in run.results.items():
         bare = by["bare"].per_second
         ratios = [by[n].per_second / bare for n in names[1:]]
         print(
@@ -128,6 +129,7 @@ def _report(results: dict[str, dict[str, Load]], seconds: float) -> None:
                 "load": "wrk",
                 "connections": CONNECTIONS,
                 "seconds": max(1, round(seconds)),
+                "load_average": [round(x, 2) for x in run.load_average],
                 "results": summary,
             }
         )
