@@ -83,7 +83,12 @@ def run_wrk(
         argv += ["-s", str(SCRIPT), url, "--", body_file.name]
         try:
             done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=seconds + 60, check=False
+                argv,
+                capture_output=True,
+                encoding="utf-8",
+                errors="replace",  # the first bad answer is cut at 300 bytes, maybe mid-character
+                timeout=seconds + 60,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise BenchError(f"wrk did not finish a {seconds} s run against {url}") from None
@@ -135,7 +140,10 @@ def _result(stdout: str) -> dict[str, Any] | None:
     """The JSON of graphql.lua's last WRK_RESULT line."""
     for line in reversed(stdout.splitlines()):
         if line.startswith("WRK_RESULT "):
-            parsed: dict[str, Any] = json.loads(line.removeprefix("WRK_RESULT "))
+            try:
+                parsed: dict[str, Any] = json.loads(line.removeprefix("WRK_RESULT "))
+            except json.JSONDecodeError:
+                return None  # reported with wrk's output
             return parsed
     return None
 
