@@ -131,7 +131,8 @@ class Federation:
         coerced: Any = None  # graphql-core's VariableValues, which @skip/@include read
         values: dict[str, Any] = {}
         if operation.variable_definitions or variables:
-            coerced = get_variable_values(api, operation.variable_definitions, variables or {})
+            definitions = operation.variable_definitions or ()
+            coerced = get_variable_values(api, definitions, variables or {})
             if isinstance(coerced, list):
                 return ExecutionResult(None, coerced)
             # graphql-core 3.3: the coerced values (defaults applied) beside their sources.
