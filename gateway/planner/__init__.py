@@ -11,14 +11,13 @@ target does not have is reached through its `@interfaceObject` there.
     routing.py     which subgraph resolves what: field owners, keys, entry points, scores
     groups.py      fetch groups and the Fetch each becomes (selections, representations)
     assembly.py    fetch groups into plan nodes (Sequence, Parallel, Flatten, Condition)
-    conditions.py  @skip/@include: literal exclusions and Condition nodes
+    conditions.py  @skip/@include: which fetches run under Condition nodes
     syntax.py      small helpers over the operation's syntax tree
 
 What it gives up for now (FEDERATION-PLANNING.md section 2, "a safe first version"): no cost
 comparison between alternatives (the current subgraph is always preferred, then the first
-subgraph that can resolve a field), Condition nodes only where @skip/@include(if: $v) decide a
-whole entity fetch (elsewhere they travel inside fetches), no @defer, no internal aliases for
-conflicting field types.
+subgraph that can resolve a field), no @defer, no internal aliases for conflicting field
+types.
 """
 
 from gateway.errors import PlanningError

@@ -4,12 +4,14 @@ becomes. An entity group's selection sits inside `... on <entity>` under `_entit
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from graphql import FieldNode, InlineFragmentNode, SelectionNode
 
 from gateway.plan import Fetch
+from gateway.planner.conditions import Conditions, strip
 from gateway.planner.syntax import variables
 from gateway.selections import Selections
 
@@ -19,22 +21,12 @@ class Group:
     service: str
     path: tuple[str, ...]  # where its results merge ("@" for list items); () at the root
     entity: str | None  # the type of its `_entities` call; None for a root fetch
+    # what it asks for; in an entity group, under `... on <entity>` fragments (which carry
+    # the @skip/@include met on the way to it)
     selections: Selections = field(default_factory=Selections)
-    requires: Selections = field(default_factory=Selections)  # inside `... on entity`
-    parents: list[Group] = field(default_factory=list)
-    # (variable, include): the group runs only when the variable is true (or false, @skip)
-    condition: tuple[str, bool] | None = None
+    requires: Selections = field(default_factory=Selections)  # likewise
 
-    def fetch(self, kind: str) -> Fetch:
-        if self.entity is None:
-            selection = self.selections.to_ast()
-            return Fetch(self.service, selection, None, kind, variables(selection))
-        outer = Selections()
-        outer.fragment(self.entity).merge(self.selections)
-        requires = Selections()
-        requires.fragment(self.entity).merge(self.requires)
-        selection = outer.to_ast()
-        return Fetch(self.service, selection, requires.to_ast(), "query", variables(selection))
+    parents: list[Group] = field(default_factory=list)
 
 
 def buckets(groups: Sequence[Group]) -> list[list[Group]]:
@@ -42,20 +34,30 @@ def buckets(groups: Sequence[Group]) -> list[list[Group]]:
     different types of an abstract selection) become one `_entities` call."""
     out: dict[object, list[Group]] = {}
     for g in groups:
-        key = (g.service, g.path, g.condition) if g.entity is not None else id(g)
+        key = (g.service, g.path) if g.entity is not None else id(g)
         out.setdefault(key, []).append(g)
     return list(out.values())
 
 
-def fetch_of(groups: Sequence[Group], kind: str) -> Fetch:
-    """The one Fetch of a bucket of groups."""
+def selection_of(groups: Sequence[Group]) -> Selections:
+    """What a bucket of groups asks for, together."""
     if len(groups) == 1:
-        return groups[0].fetch(kind)
-    outer, requires = Selections(), Selections()
+        return groups[0].selections
+    out = Selections()
     for g in groups:
-        outer.fragment(g.entity).merge(g.selections)
-        requires.fragment(g.entity).merge(g.requires)
-    selection = outer.to_ast()
+        out.merge(copy.deepcopy(g.selections))  # merge adopts items: keep the groups' own
+    return out
+
+
+def fetch_of(groups: Sequence[Group], kind: str, handled: Conditions = True) -> Fetch:
+    """The one Fetch of a bucket of groups, without the conditions Condition nodes decide."""
+    selection = strip(selection_of(groups), handled).to_ast()
+    if groups[0].entity is None:
+        return Fetch(groups[0].service, selection, None, kind, variables(selection))
+    requires = Selections()
+    for g in groups:
+        requires.merge(copy.deepcopy(g.requires))
+    requires = strip(requires, None)  # representations are built whatever the conditions
     return Fetch(groups[0].service, selection, requires.to_ast(), "query", variables(selection))
 
 

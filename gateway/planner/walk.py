@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -23,14 +24,15 @@ from graphql import (
 from gateway.errors import PlanningError
 from gateway.plan import QueryPlan
 from gateway.planner.assembly import assemble
-from gateway.planner.conditions import condition as condition_of
-from gateway.planner.conditions import never, without_condition
+from gateway.planner.conditions import conditionals
 from gateway.planner.groups import Group, add_field_set
 from gateway.planner.routing import Routing
 from gateway.planner.syntax import arguments, list_depth, shallow_fields
 from gateway.planner.syntax import operation as operation_of
 from gateway.selections import Selections, parse_field_set
 from gateway.supergraph import Supergraph
+
+Wrapper = tuple[str | None, tuple[DirectiveNode, ...]]  # a fragment's type and directives
 
 
 class Planner:
@@ -48,13 +50,15 @@ class Planner:
         self._levels: list[Sequence[SelectionNode]] = []  # the client's selections being walked
         self._alias_count = 0
         self._touched: list[Group] = []  # every group a jump went to, new or not, in order
+        self._context: list[DirectiveNode] = []  # the @skip/@include on the way here, outer first
         root_type = self.schema.get_root_type(operation.operation)
         if root_type is None:
             raise PlanningError(f"the supergraph has no {operation.operation.value} type")
         roots: list[Group] = []
         mutation = operation.operation == OperationType.MUTATION
-        for selection in self._flatten(operation.selection_set.selections, root_type.name):
-            assert isinstance(selection, FieldNode)
+        for selection, wrappers in self._flatten(
+            operation.selection_set.selections, root_type.name
+        ):
             if selection.name.value in ("__typename", "__schema", "__type"):
                 continue  # answered by the gateway itself: __typename when shaping, the
                 # introspection fields from the API schema
@@ -74,7 +78,12 @@ class Planner:
                 best = max(graphs, key=lambda g: self.routing.score(g, field_type, selection))
                 group = self._group(best, (), None, [])
                 roots.append(group)
-            self._field(group, group.selections, root_type.name, selection, (), frozenset())
+            at = group.selections
+            for type_condition, directives in wrappers:
+                at = at.fragment(type_condition, directives)
+                self._context += conditionals(directives)
+            self._field(group, at, root_type.name, selection, (), frozenset())
+            self._context.clear()
         kind = operation.operation.value
         return QueryPlan(assemble(self._groups, roots, kind, mutation))
 
@@ -110,35 +119,49 @@ class Planner:
             if isinstance(selection, FieldNode):
                 self._field(group, at, parent, selection, path, provided)
                 continue
-            condition, directives, inner = self._fragment_parts(selection, parent)
-            if (
-                condition == parent or condition in self.routing.interfaces(parent)
-            ) and not directives:
-                self._selections(group, at, parent, inner, path, provided)
-                continue
-            if group.service not in self.sg.type_graphs(
-                condition
-            ) and self.routing.is_interface_object(parent, group.service):
-                # A type the subgraph only knows as its @interfaceObject: its owner types it.
-                owners = self.routing.owners(parent)
-                child, _ = self._enter(group, at, parent, path, provided, owners, condition)
-                inner_at = child.selections.fragment(condition, directives)
-                self._selections(child, inner_at, condition, inner, path, frozenset())
-                continue
-            if group.service not in self.sg.type_graphs(condition) and self.routing.is_interface(
-                parent
-            ):
-                continue  # a member this subgraph does not know: it never returns one here
-            if group.service not in self.sg.type_graphs(
-                condition
-            ) and not self.routing.is_interface(condition):
-                raise PlanningError(
-                    f"a fragment on {condition} below {parent} in subgraph {group.service} "
-                    "is not supported yet"
-                )
-            self._selections(
-                group, at.fragment(condition, directives), condition, inner, path, provided
+            pushed = conditionals(self._fragment_parts(selection, parent)[1])
+            self._context += pushed
+            try:
+                self._fragment(group, at, parent, selection, path, provided)
+            finally:
+                del self._context[len(self._context) - len(pushed) :]
+
+    def _fragment(
+        self,
+        group: Group,
+        at: Selections,
+        parent: str,
+        selection: SelectionNode,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+    ) -> None:
+        condition, directives, inner = self._fragment_parts(selection, parent)
+        if (condition == parent or condition in self.routing.interfaces(parent)) and not directives:
+            self._selections(group, at, parent, inner, path, provided)
+            return
+        if group.service not in self.sg.type_graphs(condition) and self.routing.is_interface_object(
+            parent, group.service
+        ):
+            # A type the subgraph only knows as its @interfaceObject: its owner types it.
+            owners = self.routing.owners(parent)
+            child, entry, _, _ = self._enter(group, at, parent, path, provided, owners, condition)
+            inner_at = entry.fragment(condition, directives)
+            self._selections(child, inner_at, condition, inner, path, frozenset())
+            return
+        if group.service not in self.sg.type_graphs(condition) and self.routing.is_interface(
+            parent
+        ):
+            return  # a member this subgraph does not know: it never returns one here
+        if group.service not in self.sg.type_graphs(condition) and not self.routing.is_interface(
+            condition
+        ):
+            raise PlanningError(
+                f"a fragment on {condition} below {parent} in subgraph {group.service} "
+                "is not supported yet"
             )
+        untyped = isinstance(selection, InlineFragmentNode) and selection.type_condition is None
+        typed = None if untyped else condition  # `... @include(if: $v) {` stays so
+        self._selections(group, at.fragment(typed, directives), condition, inner, path, provided)
 
     def _field(
         self,
@@ -164,8 +187,6 @@ class Planner:
             return
         if not graphs:
             raise PlanningError(f"no subgraph resolves {parent}.{name}")
-        if never(node):
-            return  # @skip(if: true) or @include(if: false): no fetch for it
         if self.routing.is_interface(parent) and not any(self.sg.keys(parent, g) for g in graphs):
             # An interface field this subgraph lacks: asked of each implementation it returns.
             for t in self.routing.implementations(parent, group.service):
@@ -208,14 +229,19 @@ class Planner:
         )
         if is_abstract_type(named):
             selected.sub.field("__typename", composite=False)
-        self._selections(
-            group,
-            selected.sub,
-            named.name,
-            node.selection_set.selections,
-            child_path,
-            child_provided,
-        )
+        pushed = conditionals(node.directives)
+        self._context += pushed
+        try:
+            self._selections(
+                group,
+                selected.sub,
+                named.name,
+                node.selection_set.selections,
+                child_path,
+                child_provided,
+            )
+        finally:
+            del self._context[len(self._context) - len(pushed) :]
 
     def _jump(
         self,
@@ -228,12 +254,7 @@ class Planner:
         graphs: Sequence[str],
     ) -> None:
         name = node.name.value
-        # A field under @include/@skip(if: $v) gets a fetch of its own, run only when the
-        # variable says so (a Condition node), instead of a fetch that returns nothing.
-        condition = condition_of(node)
-        if condition is not None:
-            node = without_condition(node)
-        child, entity = self._enter(group, at, parent, path, provided, graphs, name, condition)
+        child, entry, inputs, entity = self._enter(group, at, parent, path, provided, graphs, name)
         if name == "__typename":  # the type of an @interfaceObject, from the interface's owner
             return
         join = self.sg.field_join(parent, name, child.service)
@@ -244,11 +265,11 @@ class Planner:
             for helper in self._touched[before:]:  # groups that fetch parts of the requirement
                 if helper is not child and helper not in child.parents:
                     child.parents.append(helper)
-            add_field_set(child.requires, required)
+            add_field_set(inputs, required)
         # The target resolves the field, its requirements ride in the representations.
         owner = self.schema.get_type(entity)
         definition = owner.fields[name]  # type: ignore[union-attr]
-        self._local(child, child.selections, entity, node, path, frozenset(), definition.type)
+        self._local(child, entry, entity, node, path, frozenset(), definition.type)
 
     def _enter(
         self,
@@ -259,13 +280,13 @@ class Planner:
         provided: frozenset[str],
         graphs: Sequence[str],
         name: str,
-        condition: tuple[str, bool] | None = None,
-    ) -> tuple[Group, str]:
-        """The group that fetches from one of `graphs` at `path` through `_entities`, with its
-        entity type: the current group hands over __typename and a key (which lead its
-        selection); a key it cannot resolve itself is fetched first from a subgraph that can
-        (a hop). Entering the owner of an interface that is an @interfaceObject here also
-        asks for the object's real `__typename`."""
+    ) -> tuple[Group, Selections, Selections, str]:
+        """The group that fetches from one of `graphs` at `path` through `_entities`, where
+        its selection and its representations go (`... on <entity>`, under the @skip/@include
+        met on the way), and its entity type. The current group hands over __typename and a
+        key (which lead its selection); a key it cannot resolve itself is fetched first from
+        a subgraph that can (a hop). Entering the owner of an interface that is an
+        @interfaceObject here also asks for the object's real `__typename`."""
         existing = {g.service for g in self._groups if g.path == path and group in g.parents}
         target, entity, key, direct = self.routing.target(
             group.service, parent, name, graphs, existing
@@ -276,18 +297,29 @@ class Planner:
         self._selections(group, at, parent, key_set.selections, path, provided)
         key_helpers = [] if direct else self._touched[before:]
         at.promote(["__typename", *(f.name.value for f in key_set.selections)])  # type: ignore[attr-defined]
-        child = self._child(target, path, entity, group, condition)
+        child = self._child(target, path, entity, group)
         for helper in key_helpers:
             if helper is not child and helper not in child.parents:
                 child.parents.append(helper)
-        child.requires.field("__typename", composite=False)
-        add_field_set(child.requires, key_set.selections)
+        entry, inputs = child.selections, child.requires
+        for directive in self._context or [None]:
+            entry = entry.fragment(entity, [directive] if directive else [])
+            if (
+                directive is None
+                or not self.routing.is_interface(entity)
+                or inputs is child.requires
+            ):
+                # (representations of an interface entity keep one level: the executor
+                # matches their types one level down only)
+                inputs = inputs.fragment(entity, [directive] if directive else [])
+        inputs.field("__typename", composite=False)
+        add_field_set(inputs, key_set.selections)
         if self.routing.is_interface(entity) and not self.routing.is_interface_object(
             entity, target
         ):
-            child.selections.field("__typename", composite=False)
-            child.selections.promote(["__typename"])
-        return child, entity
+            entry.field("__typename", composite=False)
+            entry.promote(["__typename"])
+        return child, entry, inputs, entity
 
     def _aliased(self, required: Sequence[SelectionNode]) -> list[SelectionNode]:
         """The requirement, with an internal alias on each field with arguments whose response
@@ -323,15 +355,13 @@ class Planner:
         path: tuple[str, ...],
         entity: str,
         parent: Group,
-        condition: tuple[str, bool] | None = None,
     ) -> Group:
         for g in self._groups:
-            same = (g.service, g.path, g.entity, g.condition) == (service, path, entity, condition)
+            same = (g.service, g.path, g.entity) == (service, path, entity)
             if same and parent in g.parents:
                 self._touched.append(g)
                 return g
         group = self._group(service, path, entity, [parent])
-        group.condition = condition
         self._touched.append(group)
         return group
 
@@ -349,13 +379,22 @@ class Planner:
         condition = selection.type_condition.name.value if selection.type_condition else parent
         return condition, tuple(selection.directives or ()), selection.selection_set.selections
 
-    def _flatten(self, selections: Iterable[SelectionNode], parent: str) -> list[SelectionNode]:
-        """Root selections with fragments (on the root type) spread out."""
-        out: list[SelectionNode] = []
+    def _flatten(
+        self, selections: Iterable[SelectionNode], parent: str, above: tuple[Wrapper, ...] = ()
+    ) -> list[tuple[FieldNode, tuple[Wrapper, ...]]]:
+        """Root fields with fragments (on the root type) spread out; each with the fragments
+        with directives it was under (type condition or None, directives), which stay."""
+        out: list[tuple[FieldNode, tuple[Wrapper, ...]]] = []
         for s in selections:
             if isinstance(s, FieldNode):
-                out.append(s)
+                out.append((s, above))
+                continue
+            condition, directives, inner = self._fragment_parts(s, parent)
+            if directives:
+                untyped = isinstance(s, InlineFragmentNode) and s.type_condition is None
+                out += self._flatten(
+                    inner, parent, (*above, (None if untyped else condition, directives))
+                )
             else:
-                _, _, inner = self._fragment_parts(s, parent)
-                out += self._flatten(inner, parent)
+                out += self._flatten(inner, parent, above)
         return out
