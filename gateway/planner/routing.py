@@ -25,11 +25,13 @@ class Routing:
         name: str,
         graphs: Sequence[str],
         existing: set[str],
+        prefer: str | None = None,
     ) -> tuple[str, str, str, bool]:
         """(subgraph, entity type, key, direct) to fetch `parent.name` from. Direct: `source`
         can supply the key; otherwise the key's fields are fetched first (from a subgraph
         that `source` can enter), as Apollo does when only a third subgraph knows both keys."""
-        ordered = sorted(graphs, key=lambda g: g not in existing)  # stable: keeps graphs order
+        # the one preferred, then one fetched from here already, then in order (stable)
+        ordered = sorted(graphs, key=lambda g: (g != prefer, g not in existing))
         for target in ordered:
             entry = self.entry(source, parent, target)
             if entry is not None:
@@ -75,6 +77,15 @@ class Routing:
         return not all(
             service in self.sg.field_graphs(parent, f.name.value)  # type: ignore[attr-defined]
             for f in required
+        )
+
+    def provided_below(self, parent: str, name: str, service: str) -> frozenset[str]:
+        """The fields a `@provides` on `parent.name` in `service` makes local below it."""
+        join = self.sg.field_join(parent, name, service)
+        if join is None or not join.provides:
+            return frozenset()
+        return frozenset(
+            f.name.value for f in shallow_fields(parse_field_set(join.provides).selections)
         )
 
     def score(self, service: str, field_type: object, node: FieldNode) -> int:

@@ -24,6 +24,7 @@ from graphql import (
 from gateway.errors import PlanningError
 from gateway.plan import QueryPlan
 from gateway.planner.assembly import assemble
+from gateway.planner.choice import Chooser
 from gateway.planner.conditions import conditionals
 from gateway.planner.groups import Group, add_field_set
 from gateway.planner.routing import Routing
@@ -48,6 +49,8 @@ class Planner:
         }
         self._groups: list[Group] = []
         self._levels: list[Sequence[SelectionNode]] = []  # the client's selections being walked
+        self._chooser = Chooser(self.routing, self._fragments)
+        self._choices: list[dict[tuple[str, int], tuple[str, str]]] = []  # (service, target)
         self._alias_count = 0
         self._touched: list[Group] = []  # every group a jump went to, new or not, in order
         self._context: list[DirectiveNode] = []  # the @skip/@include on the way here, outer first
@@ -71,19 +74,26 @@ class Planner:
                 group = roots[-1] if roots and roots[-1].service == graphs[0] else None
             else:
                 group = next((g for g in roots if g.service in graphs), None)
+            parts = [(group, selection)]
             if group is None:
-                # A @shareable root field: from the subgraph that resolves most of what is
-                # asked below it, so that fewer fetches follow (the first one on a tie).
-                field_type = root_type.fields[selection.name.value].type
-                best = max(graphs, key=lambda g: self.routing.score(g, field_type, selection))
-                group = self._group(best, (), None, [])
-                roots.append(group)
-            at = group.selections
-            for type_condition, directives in wrappers:
-                at = at.fragment(type_condition, directives)
-                self._context += conditionals(directives)
-            self._field(group, at, root_type.name, selection, (), frozenset())
-            self._context.clear()
+                split = None if mutation else self._chooser.split(graphs, root_type.name, selection)
+                if split is not None:
+                    # A @shareable root field two subgraphs answer in parts, at once.
+                    parts = [(self._root(roots, service), part) for service, part in split]
+                else:
+                    # A @shareable root field: from the subgraph that resolves most of what
+                    # is asked below it, so that fewer fetches follow (the first on a tie).
+                    field_type = root_type.fields[selection.name.value].type
+                    best = max(graphs, key=lambda g: self.routing.score(g, field_type, selection))
+                    parts = [(self._root(roots, best, new=mutation), selection)]
+            for group, part in parts:
+                assert group is not None
+                at = group.selections
+                for type_condition, directives in wrappers:
+                    at = at.fragment(type_condition, directives)
+                    self._context += conditionals(directives)
+                self._field(group, at, root_type.name, part, (), frozenset())
+                self._context.clear()
         kind = operation.operation.value
         return QueryPlan(assemble(self._groups, roots, kind, mutation))
 
@@ -99,11 +109,17 @@ class Planner:
         provided: frozenset[str],
     ) -> None:
         selections = list(selections)
+        existing = {g.service for g in self._groups if g.path == path and group in g.parents}
+        choices = self._chooser.choose(group.service, parent, selections, provided, existing)
+        outer = self._choices[-1] if self._choices else {}
+        # a fragment's fields were chosen for already, with their siblings outside it
+        self._choices.append({**{k: (group.service, t) for k, t in choices.items()}, **outer})
         self._levels.append(selections)
         try:
             self._walk(group, at, parent, selections, path, provided)
         finally:
             self._levels.pop()
+            self._choices.pop()
 
     def _walk(
         self,
@@ -182,7 +198,15 @@ class Planner:
         definition = gql_type.fields[name]  # type: ignore[union-attr]
         graphs = self.sg.field_graphs(parent, name)
         local = group.service in graphs or name in provided
-        if local and not self.routing.needs_elsewhere(group.service, parent, name):
+        chosen = self._choices[-1] if self._choices else {}
+        service, prefer = chosen.get((parent, id(node)), (None, None))
+        if service != group.service:
+            prefer = None  # chosen for another fetch's walk
+        if (
+            local
+            and prefer is None
+            and not self.routing.needs_elsewhere(group.service, parent, name)
+        ):
             self._local(group, at, parent, node, path, provided, definition.type)
             return
         if not graphs:
@@ -192,7 +216,7 @@ class Planner:
             for t in self.routing.implementations(parent, group.service):
                 self._field(group, at.fragment(t), t, node, path, provided)
             return
-        self._jump(group, at, parent, node, path, provided, graphs)
+        self._jump(group, at, parent, node, path, provided, graphs, prefer)
 
     def _local(
         self,
@@ -219,14 +243,7 @@ class Planner:
         assert selected.sub is not None
         response = node.alias.value if node.alias else name
         child_path = (*path, response, *("@",) * list_depth(field_type))
-        join = self.sg.field_join(parent, name, group.service)
-        child_provided = (
-            frozenset(
-                f.name.value for f in shallow_fields(parse_field_set(join.provides).selections)
-            )
-            if join is not None and join.provides
-            else frozenset()
-        )
+        child_provided = self.routing.provided_below(parent, name, group.service)
         if is_abstract_type(named):
             selected.sub.field("__typename", composite=False)
         pushed = conditionals(node.directives)
@@ -252,9 +269,12 @@ class Planner:
         path: tuple[str, ...],
         provided: frozenset[str],
         graphs: Sequence[str],
+        prefer: str | None = None,
     ) -> None:
         name = node.name.value
-        child, entry, inputs, entity = self._enter(group, at, parent, path, provided, graphs, name)
+        child, entry, inputs, entity = self._enter(
+            group, at, parent, path, provided, graphs, name, prefer
+        )
         if name == "__typename":  # the type of an @interfaceObject, from the interface's owner
             return
         join = self.sg.field_join(parent, name, child.service)
@@ -280,6 +300,7 @@ class Planner:
         provided: frozenset[str],
         graphs: Sequence[str],
         name: str,
+        prefer: str | None = None,
     ) -> tuple[Group, Selections, Selections, str]:
         """The group that fetches from one of `graphs` at `path` through `_entities`, where
         its selection and its representations go (`... on <entity>`, under the @skip/@include
@@ -289,7 +310,7 @@ class Planner:
         @interfaceObject here also asks for the object's real `__typename`."""
         existing = {g.service for g in self._groups if g.path == path and group in g.parents}
         target, entity, key, direct = self.routing.target(
-            group.service, parent, name, graphs, existing
+            group.service, parent, name, graphs, existing, prefer
         )
         at.field("__typename", composite=False)
         key_set = parse_field_set(key)
@@ -341,6 +362,14 @@ class Planner:
         return out
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _root(self, roots: list[Group], service: str, *, new: bool = False) -> Group:
+        """The root fetch of `service`, new at the end of `roots` unless there is one."""
+        found = None if new else next((g for g in roots if g.service == service), None)
+        if found is None:
+            found = self._group(service, (), None, [])
+            roots.append(found)
+        return found
 
     def _group(
         self, service: str, path: tuple[str, ...], entity: str | None, parents: list[Group]
