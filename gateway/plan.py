@@ -52,6 +52,9 @@ class Fetch:
     operation_kind: str = "query"
     variable_usages: tuple[str, ...] = ()
     input_rewrites: tuple[tuple[str, str], ...] = ()  # (type condition, __typename to send)
+    # (path to a key the planner aliased, with "... on T" steps; the key it stands for):
+    # renamed in the answer before it is merged (gateway/rewrites.py)
+    output_rewrites: tuple[tuple[tuple[str, ...], str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class FieldSelection:
     arguments: tuple[ArgumentNode, ...] = ()
     directives: tuple[DirectiveNode, ...] = ()
     sub: Selections | None = None
+    rank: int = 0  # 1: the planner had a choice of subgraphs for it (planner/aliases.py)
 
     def to_ast(self) -> FieldNode:
         sub = self.sub
@@ -78,6 +79,7 @@ class Selections:
         directives: Sequence[DirectiveNode] = (),
         *,
         composite: bool = True,
+        rank: int = 0,
     ) -> FieldSelection:
         """The field under its response key, added if absent (with a sub-tree if composite)."""
         key = alias or name
@@ -92,8 +94,10 @@ class Selections:
                 tuple(arguments or ()),
                 tuple(directives or ()),
                 Selections() if composite else None,
+                rank,
             )
             self.items[key] = found
+        found.rank = min(found.rank, rank)
         return found
 
     def fragment(

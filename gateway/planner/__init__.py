@@ -11,13 +11,13 @@ target does not have is reached through its `@interfaceObject` there.
     routing.py     which subgraph resolves what: field owners, keys, entry points, scores
     choice.py      the subgraph to take a field from where several can: fewest fetches
     groups.py      fetch groups and the Fetch each becomes (selections, representations)
+    aliases.py     internal aliases for fields that cannot share a key in one fetch
     assembly.py    fetch groups into plan nodes (Sequence, Parallel, Flatten, Condition)
     conditions.py  @skip/@include: which fetches run under Condition nodes
     syntax.py      small helpers over the operation's syntax tree
 
 What it gives up for now (FEDERATION-PLANNING.md section 2): alternatives are costed by
-their fetches, greedily per level, not by comparing whole plans; no @defer; no internal
-aliases for conflicting field types.
+their fetches, greedily per level, not by comparing whole plans; no @defer.
 """
 
 from gateway.errors import PlanningError

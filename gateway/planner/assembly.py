@@ -7,18 +7,25 @@ parallel."""
 
 from __future__ import annotations
 
-from gateway.plan import Flatten, Parallel, PlanNode
+from collections.abc import Callable
+
+from gateway.plan import Fetch, Flatten, Parallel, PlanNode
 from gateway.plan import Sequence as SequenceNode
 from gateway.planner import conditions
 from gateway.planner.conditions import Conditions
-from gateway.planner.groups import Group, buckets, fetch_of, selection_of
+from gateway.planner.groups import Group, buckets, selection_of
+
+MakeFetch = Callable[[list[Group], str, Conditions], Fetch]  # bucket, kind, handled
 
 
-def assemble(groups: list[Group], roots: list[Group], kind: str, mutation: bool) -> PlanNode | None:
-    """The plan's root node for the groups a walk made (`roots`: its root fetches, in order)."""
+def assemble(
+    groups: list[Group], roots: list[Group], kind: str, mutation: bool, make: MakeFetch
+) -> PlanNode | None:
+    """The plan's root node for the groups a walk made (`roots`: its root fetches, in order);
+    `make` turns a bucket of groups into its Fetch."""
     if any(len(g.parents) > 1 for g in groups):
-        return _waves(groups, kind)
-    nodes = [n for g in roots if (n := _node(groups, [g], kind, True)) is not None]
+        return _waves(groups, kind, make)
+    nodes = [n for g in roots if (n := _node(groups, [g], kind, True, make)) is not None]
     if not nodes:
         return None
     if len(nodes) == 1:
@@ -27,20 +34,20 @@ def assemble(groups: list[Group], roots: list[Group], kind: str, mutation: bool)
 
 
 def _node(
-    every: list[Group], groups: list[Group], kind: str, handled: Conditions
+    every: list[Group], groups: list[Group], kind: str, handled: Conditions, make: MakeFetch
 ) -> PlanNode | None:
     """The bucket's fetch and, after it, its children's; under its own conditions."""
     own = conditions.unhandled(conditions.of_selections(selection_of(groups)), handled)
     if own is False:
         return None
     handled = conditions.merge(own, handled)
-    fetch = fetch_of(groups, kind, handled)
+    fetch = make(groups, kind, handled)
     node: PlanNode = Flatten(groups[0].path, fetch) if groups[0].path else fetch
     children = [g for g in every if g.parents and any(g.parents[0] is p for p in groups)]
     after = [
         n
         for bucket in buckets(children)
-        if (n := _node(every, bucket, "query", handled)) is not None
+        if (n := _node(every, bucket, "query", handled, make)) is not None
     ]
     if len(after) > 1:
         node = SequenceNode((node, Parallel(tuple(after))))
@@ -51,7 +58,7 @@ def _node(
     return conditions.wrap(own, node)
 
 
-def _waves(groups: list[Group], kind: str) -> PlanNode | None:
+def _waves(groups: list[Group], kind: str, make: MakeFetch) -> PlanNode | None:
     """Each wave of groups whose parents are done runs in parallel."""
     done: set[int] = set()
     waves: list[PlanNode] = []
@@ -60,7 +67,7 @@ def _waves(groups: list[Group], kind: str) -> PlanNode | None:
         nodes: list[PlanNode] = []
         for bucket in buckets(ready):
             own = conditions.of_selections(selection_of(bucket))
-            fetch = fetch_of(bucket, kind if not bucket[0].parents else "query", own)
+            fetch = make(bucket, kind if not bucket[0].parents else "query", own)
             path = bucket[0].path
             node = conditions.wrap(own, Flatten(path, fetch) if path else fetch)
             if node is not None:

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from graphql import FieldNode, InlineFragmentNode, SelectionNode
 
 from gateway.plan import Fetch
+from gateway.planner.aliases import add_aliases
 from gateway.planner.conditions import Conditions, strip
 from gateway.planner.syntax import variables
 from gateway.selections import Selections
+from gateway.supergraph import Supergraph
 
 
 @dataclass(eq=False)
@@ -49,16 +51,26 @@ def selection_of(groups: Sequence[Group]) -> Selections:
     return out
 
 
-def fetch_of(groups: Sequence[Group], kind: str, handled: Conditions = True) -> Fetch:
-    """The one Fetch of a bucket of groups, without the conditions Condition nodes decide."""
-    selection = strip(selection_of(groups), handled).to_ast()
-    if groups[0].entity is None:
-        return Fetch(groups[0].service, selection, None, kind, variables(selection))
+def fetch_of(
+    groups: Sequence[Group], kind: str, handled: Conditions, supergraph: Supergraph, root: str
+) -> Fetch:
+    """The one Fetch of a bucket of groups, without the conditions Condition nodes decide,
+    with internal aliases where fields would conflict (`root`: the root type's name)."""
+    first = groups[0]
+    parent = root if first.entity is None else None
+    tree, renames = add_aliases(
+        strip(selection_of(groups), handled), parent, first.service, supergraph
+    )
+    selection = tree.to_ast()
+    if first.entity is None:
+        return Fetch(first.service, selection, None, kind, variables(selection), (), renames)
     requires = Selections()
     for g in groups:
         requires.merge(copy.deepcopy(g.requires))
     requires = strip(requires, None)  # representations are built whatever the conditions
-    return Fetch(groups[0].service, selection, requires.to_ast(), "query", variables(selection))
+    return Fetch(
+        first.service, selection, requires.to_ast(), "query", variables(selection), (), renames
+    )
 
 
 def add_field_set(into: Selections, selections: Iterable[SelectionNode]) -> None:

@@ -22,11 +22,11 @@ from graphql import (
 )
 
 from gateway.errors import PlanningError
-from gateway.plan import QueryPlan
+from gateway.plan import Fetch, QueryPlan
 from gateway.planner.assembly import assemble
 from gateway.planner.choice import Chooser
-from gateway.planner.conditions import conditionals
-from gateway.planner.groups import Group, add_field_set
+from gateway.planner.conditions import Conditions, conditionals
+from gateway.planner.groups import Group, add_field_set, fetch_of
 from gateway.planner.routing import Routing
 from gateway.planner.syntax import arguments, list_depth, shallow_fields
 from gateway.planner.syntax import operation as operation_of
@@ -95,7 +95,12 @@ class Planner:
                 self._field(group, at, root_type.name, part, (), frozenset())
                 self._context.clear()
         kind = operation.operation.value
-        return QueryPlan(assemble(self._groups, roots, kind, mutation))
+        root = root_type.name
+
+        def make(bucket: list[Group], kind: str, handled: Conditions) -> Fetch:
+            return fetch_of(bucket, kind, handled, self.sg, root)
+
+        return QueryPlan(assemble(self._groups, roots, kind, mutation, make))
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -227,6 +232,7 @@ class Planner:
         path: tuple[str, ...],
         provided: frozenset[str],
         field_type: object,
+        rank: int = 0,
     ) -> None:
         name = node.name.value
         named = get_named_type(field_type)  # type: ignore[arg-type]
@@ -237,6 +243,7 @@ class Planner:
             node.arguments,
             node.directives,
             composite=composite,
+            rank=rank,
         )
         if not composite or node.selection_set is None:
             return
@@ -289,7 +296,9 @@ class Planner:
         # The target resolves the field, its requirements ride in the representations.
         owner = self.schema.get_type(entity)
         definition = owner.fields[name]  # type: ignore[union-attr]
-        self._local(child, entry, entity, node, path, frozenset(), definition.type)
+        # (a field with a choice of subgraphs comes after the others in Apollo's fetches)
+        rank = 1 if len(graphs) > 1 else 0
+        self._local(child, entry, entity, node, path, frozenset(), definition.type, rank)
 
     def _enter(
         self,
