@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
@@ -33,6 +36,48 @@ def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNo
             else f"give operationName: the document has {len(operations)} operations"
         )
     return operations[0]
+
+
+Wrapper = tuple[str | None, tuple[DirectiveNode, ...]]  # a fragment's type and directives
+
+
+def fragment_parts(
+    fragments: Mapping[str, FragmentDefinitionNode], selection: SelectionNode, parent: str
+) -> tuple[str, tuple[DirectiveNode, ...], Sequence[SelectionNode]]:
+    """(type condition, directives, selections) of an inline fragment or a spread."""
+    if isinstance(selection, FragmentSpreadNode):
+        fragment = fragments[selection.name.value]
+        return (
+            fragment.type_condition.name.value,
+            tuple(selection.directives or ()),
+            fragment.selection_set.selections,
+        )
+    assert isinstance(selection, InlineFragmentNode)
+    condition = selection.type_condition.name.value if selection.type_condition else parent
+    return condition, tuple(selection.directives or ()), selection.selection_set.selections
+
+
+def flatten(
+    fragments: Mapping[str, FragmentDefinitionNode],
+    selections: Iterable[SelectionNode],
+    parent: str,
+    above: tuple[Wrapper, ...] = (),
+) -> list[tuple[FieldNode, tuple[Wrapper, ...]]]:
+    """Root fields with fragments (on the root type) spread out; each with the fragments
+    with directives it was under (type condition or None, directives), which stay."""
+    out: list[tuple[FieldNode, tuple[Wrapper, ...]]] = []
+    for s in selections:
+        if isinstance(s, FieldNode):
+            out.append((s, above))
+            continue
+        condition, directives, inner = fragment_parts(fragments, s, parent)
+        if directives:
+            untyped = isinstance(s, InlineFragmentNode) and s.type_condition is None
+            wrapper = (None if untyped else condition, directives)
+            out += flatten(fragments, inner, parent, (*above, wrapper))
+        else:
+            out += flatten(fragments, inner, parent, above)
+    return out
 
 
 def list_depth(field_type: object) -> int:

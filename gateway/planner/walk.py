@@ -10,7 +10,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLSchema,
     InlineFragmentNode,
     NameNode,
@@ -28,12 +27,10 @@ from gateway.planner.choice import Chooser
 from gateway.planner.conditions import Conditions, conditionals
 from gateway.planner.groups import Group, add_field_set, fetch_of
 from gateway.planner.routing import Routing
-from gateway.planner.syntax import arguments, list_depth, shallow_fields
+from gateway.planner.syntax import arguments, flatten, fragment_parts, list_depth, shallow_fields
 from gateway.planner.syntax import operation as operation_of
 from gateway.selections import Selections, parse_field_set
 from gateway.supergraph import Supergraph
-
-Wrapper = tuple[str | None, tuple[DirectiveNode, ...]]  # a fragment's type and directives
 
 
 class Planner:
@@ -59,8 +56,8 @@ class Planner:
             raise PlanningError(f"the supergraph has no {operation.operation.value} type")
         roots: list[Group] = []
         mutation = operation.operation == OperationType.MUTATION
-        for selection, wrappers in self._flatten(
-            operation.selection_set.selections, root_type.name
+        for selection, wrappers in flatten(
+            self._fragments, operation.selection_set.selections, root_type.name
         ):
             if selection.name.value in ("__typename", "__schema", "__type"):
                 continue  # answered by the gateway itself: __typename when shaping, the
@@ -140,7 +137,7 @@ class Planner:
             if isinstance(selection, FieldNode):
                 self._field(group, at, parent, selection, path, provided)
                 continue
-            pushed = conditionals(self._fragment_parts(selection, parent)[1])
+            pushed = conditionals(fragment_parts(self._fragments, selection, parent)[1])
             self._context += pushed
             try:
                 self._fragment(group, at, parent, selection, path, provided)
@@ -156,7 +153,7 @@ class Planner:
         path: tuple[str, ...],
         provided: frozenset[str],
     ) -> None:
-        condition, directives, inner = self._fragment_parts(selection, parent)
+        condition, directives, inner = fragment_parts(self._fragments, selection, parent)
         if (condition == parent or condition in self.routing.interfaces(parent)) and not directives:
             self._selections(group, at, parent, inner, path, provided)
             return
@@ -402,37 +399,3 @@ class Planner:
         group = self._group(service, path, entity, [parent])
         self._touched.append(group)
         return group
-
-    def _fragment_parts(
-        self, selection: SelectionNode, parent: str
-    ) -> tuple[str, tuple, Sequence[SelectionNode]]:
-        if isinstance(selection, FragmentSpreadNode):
-            fragment = self._fragments[selection.name.value]
-            return (
-                fragment.type_condition.name.value,
-                tuple(selection.directives or ()),
-                fragment.selection_set.selections,
-            )
-        assert isinstance(selection, InlineFragmentNode)
-        condition = selection.type_condition.name.value if selection.type_condition else parent
-        return condition, tuple(selection.directives or ()), selection.selection_set.selections
-
-    def _flatten(
-        self, selections: Iterable[SelectionNode], parent: str, above: tuple[Wrapper, ...] = ()
-    ) -> list[tuple[FieldNode, tuple[Wrapper, ...]]]:
-        """Root fields with fragments (on the root type) spread out; each with the fragments
-        with directives it was under (type condition or None, directives), which stay."""
-        out: list[tuple[FieldNode, tuple[Wrapper, ...]]] = []
-        for s in selections:
-            if isinstance(s, FieldNode):
-                out.append((s, above))
-                continue
-            condition, directives, inner = self._fragment_parts(s, parent)
-            if directives:
-                untyped = isinstance(s, InlineFragmentNode) and s.type_condition is None
-                out += self._flatten(
-                    inner, parent, (*above, (None if untyped else condition, directives))
-                )
-            else:
-                out += self._flatten(inner, parent, above)
-        return out
