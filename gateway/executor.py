@@ -234,7 +234,10 @@ class _Run:
         if entities:
             variables.insert(0, "$representations: [_Any!]!")
         header = fetch.operation_kind + (f"({', '.join(variables)})" if variables else "")
-        text = self.texts[id(fetch)] = f"{header} {print_ast(selection)}"
+        text = f"{header} {print_ast(selection)}"
+        for fragment in fetch.fragments:
+            text += f" {print_ast(fragment)}"
+        self.texts[id(fetch)] = text
         return text
 
     async def call(

@@ -12,6 +12,7 @@ target does not have is reached through its `@interfaceObject` there.
     choice.py      the subgraph to take a field from where several can: fewest fetches
     groups.py      fetch groups and the Fetch each becomes (selections, representations)
     aliases.py     internal aliases for fields that cannot share a key in one fetch
+    fragments.py   fetches that spread the client's named fragments
     assembly.py    fetch groups into plan nodes (Sequence, Parallel, Flatten, Condition)
     conditions.py  @skip/@include: which fetches run under Condition nodes
     syntax.py      small helpers over the operation's syntax tree

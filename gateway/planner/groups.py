@@ -5,14 +5,15 @@ becomes. An entity group's selection sits inside `... on <entity>` under `_entit
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from graphql import FieldNode, InlineFragmentNode, SelectionNode
+from graphql import FieldNode, FragmentDefinitionNode, InlineFragmentNode, SelectionNode
 
 from gateway.plan import Fetch
 from gateway.planner.aliases import add_aliases
 from gateway.planner.conditions import Conditions, strip
+from gateway.planner.fragments import reuse_fragments
 from gateway.planner.syntax import variables
 from gateway.selections import Selections
 from gateway.supergraph import Supergraph
@@ -52,25 +53,31 @@ def selection_of(groups: Sequence[Group]) -> Selections:
 
 
 def fetch_of(
-    groups: Sequence[Group], kind: str, handled: Conditions, supergraph: Supergraph, root: str
+    groups: Sequence[Group],
+    kind: str,
+    handled: Conditions,
+    supergraph: Supergraph,
+    root: str,
+    fragments: Mapping[str, FragmentDefinitionNode],
 ) -> Fetch:
     """The one Fetch of a bucket of groups, without the conditions Condition nodes decide,
-    with internal aliases where fields would conflict (`root`: the root type's name)."""
+    with internal aliases where fields would conflict and the client's `fragments` spread
+    where they fit (`root`: the root type's name)."""
     first = groups[0]
     parent = root if first.entity is None else None
     tree, renames = add_aliases(
         strip(selection_of(groups), handled), parent, first.service, supergraph
     )
+    tree, used = reuse_fragments(tree, parent, first.service, supergraph, fragments)
     selection = tree.to_ast()
+    usages = tuple(dict.fromkeys(v for node in (selection, *used) for v in variables(node)))
     if first.entity is None:
-        return Fetch(first.service, selection, None, kind, variables(selection), (), renames)
+        return Fetch(first.service, selection, None, kind, usages, (), renames, used)
     requires = Selections()
     for g in groups:
         requires.merge(copy.deepcopy(g.requires))
     requires = strip(requires, None)  # representations are built whatever the conditions
-    return Fetch(
-        first.service, selection, requires.to_ast(), "query", variables(selection), (), renames
-    )
+    return Fetch(first.service, selection, requires.to_ast(), "query", usages, (), renames, used)
 
 
 def add_field_set(into: Selections, selections: Iterable[SelectionNode]) -> None:

@@ -95,7 +95,7 @@ class Planner:
         root = root_type.name
 
         def make(bucket: list[Group], kind: str, handled: Conditions) -> Fetch:
-            return fetch_of(bucket, kind, handled, self.sg, root)
+            return fetch_of(bucket, kind, handled, self.sg, root, self._fragments)
 
         return QueryPlan(assemble(self._groups, roots, kind, mutation, make))
 
