@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from graphql import (
     ArgumentNode,
@@ -141,8 +142,10 @@ class Selections:
         return print_ast(self.to_ast())
 
 
+@lru_cache(maxsize=4096)
 def parse_field_set(field_set: str) -> SelectionSetNode:
-    """A federation field set ("id org { id }") as a selection set."""
+    """A federation field set ("id org { id }") as a selection set (shared: not to be
+    changed)."""
     [operation] = parse(f"{{ {field_set} }}").definitions
     return operation.selection_set  # type: ignore[attr-defined, no-any-return]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import lru_cache
 
 from graphql import (
     GraphQLSchema,
@@ -35,8 +36,7 @@ Rewrite = tuple[tuple[str, ...], str]  # (path to the aliased key, "... on T" st
 @dataclass
 class _Seen:
     name: str
-    type: TypeNode
-    parent: str | None
+    field: tuple[str, str, str]  # parent type, field name, subgraph: its type, when needed
     subs: list[tuple[tuple[str, ...], Selections, str | None]]
 
 
@@ -79,19 +79,18 @@ def _conflicts(
         if f.name == "__typename" or parent is None:
             continue
         response = f.alias or f.name
-        field_type = _type_of(sg, parent, f.name, service)
-        if field_type is None:
-            continue
         named = _named(sg.schema, parent, f.name)
         previous = seen.get(response)
         if previous is None:
-            seen[response] = _Seen(f.name, field_type, parent, [])
+            seen[response] = _Seen(f.name, (parent, f.name, service), [])
             target = seen[response]
-        elif previous.name == f.name and _can_merge(sg.schema, previous.type, field_type):
+        elif previous.name == f.name and _can_merge(
+            sg.schema, _type_of(sg, *previous.field), _type_of(sg, parent, f.name, service)
+        ):
             target = previous
         else:
             alias = _alias_name(response, seen)
-            seen[alias] = _Seen(f.name, field_type, parent, [])
+            seen[alias] = _Seen(f.name, (parent, f.name, service), [])
             found.append((path, f, alias))
             target = seen[alias]
             response = alias
@@ -129,9 +128,14 @@ def _type_of(sg: Supergraph, parent: str, name: str, service: str) -> TypeNode |
     """The field's type in the subgraph (its own, where it differs from the supergraph's)."""
     join = sg.field_join(parent, name, service)
     if join is not None and join.type:
-        return parse_type(join.type)
+        return _parsed(join.type)
     definition = getattr(sg.schema.get_type(parent), "fields", {}).get(name)
-    return parse_type(str(definition.type)) if definition is not None else None
+    return _parsed(str(definition.type)) if definition is not None else None
+
+
+@lru_cache(maxsize=1024)
+def _parsed(type_text: str) -> TypeNode:
+    return parse_type(type_text)
 
 
 def _named(schema: GraphQLSchema, parent: str, name: str) -> str | None:
@@ -139,9 +143,11 @@ def _named(schema: GraphQLSchema, parent: str, name: str) -> str | None:
     return get_named_type(definition.type).name if definition is not None else None
 
 
-def _can_merge(schema: GraphQLSchema, a: TypeNode, b: TypeNode) -> bool:
+def _can_merge(schema: GraphQLSchema, a: TypeNode | None, b: TypeNode | None) -> bool:
     """Apollo's typesCanBeMerged: same shape of lists and non-nulls; any two composite
     types, or the same leaf type."""
+    if a is None or b is None:
+        return True
     if isinstance(a, NonNullTypeNode):
         return isinstance(b, NonNullTypeNode) and _can_merge(schema, a.type, b.type)
     if isinstance(a, ListTypeNode):

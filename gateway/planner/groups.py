@@ -74,9 +74,8 @@ def fetch_of(
     if first.entity is None:
         return Fetch(first.service, selection, None, kind, usages, (), renames, used)
     requires = Selections()
-    for g in groups:
-        requires.merge(copy.deepcopy(g.requires))
-    requires = strip(requires, None)  # representations are built whatever the conditions
+    for g in groups:  # (strip makes new trees: merging them leaves the groups' own alone)
+        requires.merge(strip(g.requires, None))  # built whatever the conditions
     return Fetch(first.service, selection, requires.to_ast(), "query", usages, (), renames, used)
 
 
