@@ -39,7 +39,7 @@ class Chooser:
         self.routing = routing
         self.sg = routing.sg
         self.fragments = fragments
-        self._memo: dict[tuple[str, str, int, frozenset[str]], float] = {}
+        self._memo: dict[tuple[str, str, int, frozenset[str]], tuple[FieldNode, float]] = {}
 
     def choose(
         self,
@@ -147,10 +147,12 @@ class Chooser:
             return 0
         below = self.routing.provided_below(parent, node.name.value, service)
         key = (service, named.name, id(node), below)
-        if key not in self._memo:
-            self._memo[key] = 0  # (a cycle through fragments costs nothing more)
-            self._memo[key] = self._level(service, named.name, node.selection_set.selections, below)
-        return self._memo[key]
+        found = self._memo.get(key)
+        if found is None or found[0] is not node:  # (an id is only unique while node lives)
+            self._memo[key] = (node, 0)  # (a cycle through fragments costs nothing more)
+            cost = self._level(service, named.name, node.selection_set.selections, below)
+            self._memo[key] = (node, cost)
+        return self._memo[key][1]
 
     def _level(
         self,

@@ -49,6 +49,7 @@ class Planner:
         self._chooser = Chooser(self.routing, self._fragments)
         self._choices: list[dict[tuple[str, int], tuple[str, str]]] = []  # (service, target)
         self._alias_count = 0
+        self._made: list[FieldNode] = []  # nodes the plan made, alive while it is made
         self._touched: list[Group] = []  # every group a jump went to, new or not, in order
         self._context: list[DirectiveNode] = []  # the @skip/@include on the way here, outer first
         root_type = self.schema.get_root_type(operation.operation)
@@ -77,6 +78,7 @@ class Planner:
                 if split is not None:
                     # A @shareable root field two subgraphs answer in parts, at once.
                     parts = [(self._root(roots, service), part) for service, part in split]
+                    self._made += [part for _, part in split]  # (choices go by node ids)
                 else:
                     # A @shareable root field: from the subgraph that resolves most of what
                     # is asked below it, so that fewer fetches follow (the first on a tie).
