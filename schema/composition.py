@@ -249,15 +249,22 @@ def _fields(
             name, fname, sharing, defs, errors, abstract=interface, inherited=fname in inherited
         )
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
-        plain = len(fdefs) == len(defs) and not any(
-            f.external or f.requires or f.provides or f.override or f.override_label
-            for _, f in fdefs
+        # where subgraphs type it differently (`Int!` here, `Int` there), each join says its
+        # own: the planner needs it to see fields that cannot share a fetch
+        typed = len({f.type for _, f in fdefs}) > 1
+        plain = (
+            not typed
+            and len(fdefs) == len(defs)
+            and not any(
+                f.external or f.requires or f.provides or f.override or f.override_label
+                for _, f in fdefs
+            )
         )
         field_hidden = any(f.inaccessible for _, f in fdefs)
         hidden |= field_hidden
         directives = " @inaccessible" if field_hidden else ""
         if not plain:
-            directives += "".join(" " + _join_field(s, f) for s, f in fdefs)
+            directives += "".join(" " + _join_field(s, f, typed=typed) for s, f in fdefs)
         directives += composed.applied([(s, f.applied) for s, f in fdefs])
         lines += field_lines(first, directives)
     for fname, f in inherited.items():
@@ -326,12 +333,14 @@ def _check_sharing(
         )
 
 
-def _join_field(s: Subgraph, f: SubField) -> str:
+def _join_field(s: Subgraph, f: SubField, *, typed: bool = False) -> str:
     args = [f"graph: {graph_name(s.name)}"]
     if f.requires:
         args.append(f'requires: "{_escape(f.requires)}"')
     if f.provides:
         args.append(f'provides: "{_escape(f.provides)}"')
+    if typed:
+        args.append(f'type: "{f.type}"')
     if f.external:
         args.append("external: true")
     if f.override:
