@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -119,14 +119,17 @@ class _Run:
             await self.entity_fetch(node, path)
 
     async def root_fetch(self, fetch: Fetch) -> None:
-        query = self.operation_text(fetch, fetch.selection)
-        # If the subgraph fails, the error belongs to each root field this fetch serves.
-        fields = [
-            (s.alias or s.name).value
-            for s in fetch.selection.selections
-            if isinstance(s, FieldNode)
-        ]
-        response = await self.call(fetch, query, {}, [(f,) for f in fields])
+        query = self.operation_text(fetch)
+
+        def paths() -> list[tuple[str | int, ...]]:
+            # If the subgraph fails, the error belongs to each root field this fetch serves.
+            return [
+                ((s.alias or s.name).value,)
+                for s in fetch.selection.selections
+                if isinstance(s, FieldNode)
+            ]
+
+        response = await self.call(fetch, query, {}, paths)
         if response is None:
             return
         data = response.get("data") or {}
@@ -161,21 +164,12 @@ class _Run:
             owners[positions[key]].append((obj, where))
         if not representations:
             return
-        selection = SelectionSetNode(
-            selections=(
-                FieldNode(
-                    name=_name("_entities"),
-                    arguments=(_argument("representations", "representations"),),
-                    selection_set=fetch.selection,
-                ),
-            )
-        )
-        query = self.operation_text(fetch, selection, entities=True)
+        query = self.operation_text(fetch, entities=True)
         response = await self.call(
             fetch,
             query,
             {"representations": representations},
-            [w for group in owners for _, w in group],
+            lambda: [w for group in owners for _, w in group],
         )
         if response is None:
             return
@@ -217,12 +211,21 @@ class _Run:
             j.graph == service and j.interface_object for j in self.sg.types.get(type_name, ())
         )
 
-    def operation_text(
-        self, fetch: Fetch, selection: SelectionSetNode, *, entities: bool = False
-    ) -> str:
+    def operation_text(self, fetch: Fetch, *, entities: bool = False) -> str:
         cached = self.texts.get(id(fetch))
         if cached is not None:
             return cached
+        selection = fetch.selection
+        if entities:
+            selection = SelectionSetNode(
+                selections=(
+                    FieldNode(
+                        name=_name("_entities"),
+                        arguments=(_argument("representations", "representations"),),
+                        selection_set=fetch.selection,
+                    ),
+                )
+            )
         definitions = {
             v.variable.name.value: print_ast(v.type)
             + (f" = {print_ast(v.default_value)}" if v.default_value else "")
@@ -245,16 +248,18 @@ class _Run:
         fetch: Fetch,
         query: str,
         extra: Data,
-        paths: Sequence[tuple[str | int, ...]] = ((),),
+        paths: Callable[[], Sequence[tuple[str | int, ...]]],
     ) -> Data | None:
-        variables = {n: self.variables[n] for n in fetch.variable_usages if n in self.variables}
+        """`paths`: where a failure of this fetch shows in the response (asked only then)."""
+        variables = extra
+        if fetch.variable_usages:
+            sent = self.variables
+            variables = {n: sent[n] for n in fetch.variable_usages if n in sent} | extra
         name = fetch.service
         attributes = {"subgraph.name": name}
         with self.tracing.span(f"subgraph {name}", SpanKind.CLIENT, attributes) as span:
             try:
-                response = await self.subgraphs.fetch(
-                    name, query, {**variables, **extra}, self.session
-                )
+                response = await self.subgraphs.fetch(name, query, variables, self.session)
             except Exception as e:  # an unreachable subgraph nulls its part, the rest stays
                 if isinstance(e, GatewayError):  # our own words: never a URL, host or body
                     message = f"subgraph {name} failed: {e.message}"
@@ -262,7 +267,7 @@ class _Run:
                     log.error("fetch from subgraph %s failed", name, exc_info=e)
                     message = f"subgraph {name} failed: internal error"
                 fail(span, message)
-                for path in paths or ((),):
+                for path in paths() or ((),):
                     self.errors.append(
                         {
                             "message": message,
