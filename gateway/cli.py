@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=SECONDS",
         help="request timeout for one subgraph",
     )
+    gateway.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the port (default 1; one core each)",
+    )
     gateway.set_defaults(run=_gateway)
 
     compose = sub.add_parser("compose", help="compose subgraphs into a supergraph")
@@ -244,57 +250,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gateway(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
+    from gateway.federated_server import serve_federated
 
-    import uvicorn
-
-    from gateway.errors import GatewayError
-    from gateway.fast_path import with_fast_path
-    from gateway.federated_app import FederatedSettings, build_federated_app
-    from gateway.server import uvicorn_options
-
-    overrides = dict(_pair(item, "--subgraph-url") for item in args.subgraph_url)
-    supergraph = args.supergraph
-    if supergraph is None:  # compose it now from the running subgraphs
-        import tempfile
-
-        sdl = _composed([_pair(item, "--subgraph") for item in args.subgraph], {})
-        supergraph = Path(tempfile.mkdtemp(prefix="shardgate-")) / "supergraph.graphql"
-        supergraph.write_text(sdl)
-        print(f"composed {len(args.subgraph)} subgraphs into {supergraph}", flush=True)
-    timeouts = {}
-    for item in args.subgraph_timeout:
-        name, _, seconds = item.partition("=")
-        try:
-            timeouts[name] = float(seconds)
-        except ValueError:
-            raise SystemExit(f"--subgraph-timeout {item!r}: expected NAME=SECONDS") from None
-    federated = FederatedSettings(
-        supergraph,
-        args.host,
-        args.port,
-        overrides,
-        timeout=settings.gateway.store.timeout * 6,
-        subgraph_timeouts=timeouts,
-        dedupe_subgraph_requests=settings.gateway.dedupe_subgraph_requests,
-        auth=settings.gateway.auth,
-        limits=settings.gateway.limits,
-        rate_limits=settings.gateway.rate_limits,
-        csrf=settings.gateway.csrf,
-        telemetry=settings.gateway.telemetry,
-    )
-    try:
-        app = build_federated_app(federated)
-    except (OSError, GatewayError) as e:
-        raise SystemExit(f"{args.supergraph}: {e}") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(with_fast_path(app), host=args.host, port=args.port, **uvicorn_options())
-    return 0
+    return serve_federated(args, settings)
 
 
 def _compose(args: argparse.Namespace, settings: Settings) -> int:
-    sources = [_pair(item, "subgraph", urls_only=False) for item in args.subgraphs]
-    sdl = _composed(sources, dict(_pair(item, "--url") for item in args.url))
+    sources = [pair(item, "subgraph", urls_only=False) for item in args.subgraphs]
+    sdl = composed_from(sources, dict(pair(item, "--url") for item in args.url))
     if args.output:
         args.output.write_text(sdl)
         print(f"{args.output}: supergraph of {len(sources)} subgraphs")
@@ -303,7 +266,7 @@ def _compose(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _composed(sources: list[tuple[str, str]], urls: dict[str, str]) -> str:
+def composed_from(sources: list[tuple[str, str]], urls: dict[str, str]) -> str:
     """Read each subgraph (a URL's _service { sdl }, or a file) and compose them."""
     from schema.composition import compose
     from schema.errors import SchemaError, SchemaErrors
@@ -333,7 +296,7 @@ def _composed(sources: list[tuple[str, str]], urls: dict[str, str]) -> str:
         raise SystemExit(f"composition failed:\n{e}") from None
 
 
-def _pair(item: str, what: str, *, urls_only: bool = True) -> tuple[str, str]:
+def pair(item: str, what: str, *, urls_only: bool = True) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep or not name or (urls_only and not value.startswith(("http://", "https://"))):
         expected = "NAME=URL" if urls_only else "NAME=URL or NAME=FILE"
