@@ -166,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         help="with --telemetry: the share of requests traced (default 1)",
     )
+    bench.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway: also measure shardgate running N worker processes",
+    )
     bench.set_defaults(run=_bench)
 
     from gateway import import_cli, trigger_cli
@@ -409,7 +415,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     if args.target == "gateway":
         from loadtests.gateway_bench import run_gateway_bench
 
-        return run_gateway_bench(seconds=args.seconds)
+        return run_gateway_bench(seconds=args.seconds, workers=args.workers)
     if args.target == "safety":
         from loadtests.safety_bench import run_safety_bench
 

@@ -47,7 +47,8 @@ PEERS = {  # key in the JSON summary -> name printed
 }
 
 
-def run_gateway_bench(seconds: float = 5.0) -> int:
+def run_gateway_bench(seconds: float = 5.0, workers: int = 1) -> int:
+    """`workers` > 1: shardgate with that many worker processes is measured too."""
     tests_importable()
     from tests.peers.apollo import ApolloPeerError, apollo_gateway
     from tests.peers.hive import hive_gateway
@@ -62,10 +63,12 @@ def run_gateway_bench(seconds: float = 5.0) -> int:
     try:
         with ExitStack() as stack:
             urls = stack.enter_context(shop_subgraphs())
-            gateways = {
-                "shardgate": Target(stack.enter_context(shardgate(urls))),
-                "apollo": Target(stack.enter_context(apollo_gateway(urls))),
-            }
+            gateways = {"shardgate": Target(stack.enter_context(shardgate(urls)))}
+            if workers > 1:
+                PEERS["shardgate_workers"] = f"shardgate, {workers} workers"
+                served = stack.enter_context(shardgate(urls, workers=workers))
+                gateways["shardgate_workers"] = Target(served)
+            gateways["apollo"] = Target(stack.enter_context(apollo_gateway(urls)))
             try:
                 for key, dedupe in (("hive", True), ("hive_no_dedupe", False)):
                     hive = stack.enter_context(hive_gateway(SUPERGRAPH, urls, dedupe=dedupe))

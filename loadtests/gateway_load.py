@@ -54,13 +54,14 @@ def shop_subgraphs() -> Iterator[dict[str, str]]:
 
 
 def shardgate(
-    urls: Mapping[str, str], env: Mapping[str, str] | None = None
+    urls: Mapping[str, str], env: Mapping[str, str] | None = None, workers: int = 1
 ) -> AbstractContextManager[str]:
     """`shardgate gateway` over the shop supergraph with the subgraphs at `urls`."""
     tests_importable()
     from tests.support.gateways import shardgate_gateway
 
-    return shardgate_gateway(supergraph=SUPERGRAPH, subgraph_urls=urls, env=env)
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    return shardgate_gateway(supergraph=SUPERGRAPH, subgraph_urls=urls, env=env, extra=extra)
 
 
 def tests_importable() -> None:
