@@ -10,15 +10,18 @@ operations, each loaded by wrk (16 connections) on each gateway in turn:
     (c) @requires chain    { topProducts { ... on Furniture { shippingEstimate } } }
                                                                    products -> shipping(weight)
 
-Hive Gateway runs twice: as it comes (merging identical in-flight subgraph requests) and with
-that merging off. Needs wrk, and Node.js 20 with npm (the peers are installed on first use);
-if Hive Gateway cannot be installed or started, the bench says why and goes on without it.
+shardgate and Hive Gateway run twice: as they come (merging identical in-flight subgraph
+requests) and with that merging off. Needs wrk, and Node.js 20 with npm (the peers are
+installed on first use); if Hive Gateway cannot be installed or started, the bench says
+why and goes on without it.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
 from loadtests.gateway_load import (
     SUPERGRAPH,
@@ -41,6 +44,7 @@ OPERATIONS = {
     "@requires chain": "{ topProducts { ... on Furniture { shippingEstimate } } }",
 }
 PEERS = {  # key in the JSON summary -> name printed
+    "shardgate_no_dedupe": "shardgate (no dedupe)",
     "apollo": "Apollo Gateway",
     "hive": "Hive Gateway",
     "hive_no_dedupe": "Hive (no dedupe)",
@@ -64,6 +68,12 @@ def run_gateway_bench(seconds: float = 5.0, workers: int = 1) -> int:
         with ExitStack() as stack:
             urls = stack.enter_context(shop_subgraphs())
             gateways = {"shardgate": Target(stack.enter_context(shardgate(urls)))}
+            # The same without merging identical subgraph requests in flight: beside Hive's
+            # own two ways, since merging is most of the gap on this identical-query load.
+            settings = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "no-dedupe.toml"
+            settings.write_text("[gateway]\ndedupe_subgraph_requests = false\n")
+            served = stack.enter_context(shardgate(urls, env={"SHARDGATE_CONFIG": str(settings)}))
+            gateways["shardgate_no_dedupe"] = Target(served)
             if workers > 1:
                 PEERS["shardgate_workers"] = f"shardgate, {workers} workers"
                 served = stack.enter_context(shardgate(urls, workers=workers))
