@@ -1,4 +1,4 @@
-"""Rate limits over the `limits` library's async moving window, in memory or in Redis.
+"""Rate limits in a moving window (auth/rate_windows.py), in memory or in Redis.
 
     limiter = RateLimiter(RateLimitSettings.from_sources({"default": "100/minute"}, {}))
     caller = limiter.caller(session, "203.0.113.9")     # who is counted
@@ -27,11 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import ConfigurationError, StorageError
 
 from auth.rate_limit_settings import RateLimitSettings
+from auth.rate_windows import MemoryWindows, RedisWindows, StorageUnreachable, Window
 from auth.session import Session
 
 log = logging.getLogger("shardgate.rate_limits")
@@ -102,29 +100,20 @@ class RateLimiter:
     settings: RateLimitSettings
     anonymous_role: str | None = None
     clock: Callable[[], float] = time.time  # the moving window itself uses wall time
-    storage: Storage = field(init=False)
-    window: MovingWindowRateLimiter = field(init=False)
+    windows: MemoryWindows | RedisWindows = field(init=False)
     _last_warning: float = field(default=-math.inf, init=False)
 
     def __post_init__(self) -> None:
         if self.settings.shared:
             try:
-                self.storage = RedisStorage(
-                    f"async+{self.settings.storage}",
-                    implementation="redispy",
-                    wrap_exceptions=True,
-                    key_prefix="shardgate",
-                    socket_timeout=self.settings.timeout,
-                    socket_connect_timeout=self.settings.timeout,
-                )
-            except ConfigurationError:
+                self.windows = RedisWindows(self.settings.storage, self.settings.timeout)
+            except ImportError:
                 raise RuntimeError(
                     "[rate_limits] storage is Redis but the redis client is not installed: "
                     "pip install 'shardgate[redis]'"
                 ) from None
         else:
-            self.storage = MemoryStorage()
-        self.window = MovingWindowRateLimiter(self.storage)
+            self.windows = MemoryWindows()
 
     @property
     def active(self) -> bool:
@@ -161,13 +150,13 @@ class RateLimiter:
             return Decision()
         try:
             return await self._hit(caller, operation, cost)
-        except StorageError as e:
+        except StorageUnreachable as e:
             now = self.clock()
             if now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
                 log.warning(
                     "rate limits: storage unreachable (%s); failing %s",
-                    type(e.storage_error).__name__,
+                    type(e.cause).__name__,
                     self.settings.fail,
                 )
             if self.settings.fail == "closed":
@@ -175,28 +164,27 @@ class RateLimiter:
             return Decision()
 
     async def _hit(self, caller: Caller, operation: str | None, cost: int) -> Decision:
+        policies = self.policies(caller, operation)
+        if not policies:
+            return Decision()
+        windows = [
+            Window(item.key_for(scope, caller.key), item.amount, item.get_expiry())
+            for _, scope, item in policies
+        ]
+        now = self.clock()
+        results = await self.windows.hit(windows, cost, now)
         states, allowed, retry = [], True, None
-        for name, scope, item in self.policies(caller, operation):
-            ids = (scope, caller.key)
-            ok = allowed and await self.window.hit(item, *ids, cost=cost)
-            stats = await self.window.get_window_stats(item, *ids)
-            reset_in = max(1, math.ceil(stats.reset_time - self.clock()))
-            states.append(PolicyState(name, item, max(0, stats.remaining), reset_in))
-            if not ok:
+        for (name, _, item), (acquired, used, oldest) in zip(policies, results, strict=True):
+            reset_in = max(1, math.ceil(oldest + item.get_expiry() - now))
+            states.append(PolicyState(name, item, max(0, item.amount - used), reset_in))
+            if not acquired:
                 # cost over the whole limit never fits: say when the window is empty again
                 wait = reset_in if cost <= item.amount else item.get_expiry()
                 allowed, retry = False, max(retry or 0, wait)
         return Decision(allowed, tuple(states), retry)
 
     async def close(self) -> None:
-        if isinstance(self.storage, MemoryStorage):
-            timer = self.storage.timer
-            if timer is not None and not timer.done():
-                timer.cancel()
-            return
-        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
-        if client is not None:
-            await client.aclose()
+        await self.windows.close()
 
 
 def _name(scope: str, item: RateLimitItem, items: tuple[RateLimitItem, ...]) -> str:
