@@ -128,8 +128,9 @@ class Pipeline:
         caller = None
         if self.rate_limits is not None:
             peer = request.client.host if request.client else None
-            forwarded = request.headers.getlist("x-forwarded-for")
-            address = client_address(peer, forwarded, self.rate_limits.settings.trusted_proxies)
+            trusted = self.rate_limits.settings.trusted_proxies
+            forwarded = request.headers.getlist("x-forwarded-for") if trusted else ()
+            address = client_address(peer, forwarded, trusted)
             caller = self.rate_limits.caller(session, address)
         introspection = (
             self.limits.may_introspect(session.role, session.is_admin)
