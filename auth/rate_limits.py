@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from limits import RateLimitItem
 
@@ -48,6 +49,25 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """One limit that applies: its name in the headers, and the counter it keeps per caller."""
+
+    name: str
+    scope: str  # keeps counters apart: "default", "role:service", "operation:Search"
+    item: RateLimitItem
+    _around: tuple[str, str] = ("", "")  # the window key before and after the caller's
+
+    @classmethod
+    def of(cls, name: str, scope: str, item: RateLimitItem) -> Policy:
+        before, after = item.key_for(scope, "\0").split("\0")
+        return cls(name, scope, item, (before, after))
+
+    def key(self, caller: Caller) -> str:
+        """`item.key_for(scope, caller.key)`, as the `limits` library names the window."""
+        return f"{self._around[0]}{caller.key}{self._around[1]}"
+
+
+@dataclass(frozen=True)
 class PolicyState:
     name: str
     item: RateLimitItem
@@ -65,9 +85,7 @@ class Decision:
         if not self.states:
             return {}
         out = {
-            "ratelimit-policy": ", ".join(
-                f"{_sf(s.name)};q={s.item.amount};w={s.item.get_expiry()}" for s in self.states
-            ),
+            "ratelimit-policy": ", ".join(_policy_header(s.name, s.item) for s in self.states),
             "ratelimit": ", ".join(
                 f"{_sf(s.name)};r={s.remaining};t={s.reset_in}" for s in self.states
             ),
@@ -80,6 +98,8 @@ class Decision:
 def combined(decisions: list[Decision]) -> Decision:
     """Several decisions of one HTTP request (a batch) as one: the latest state of each policy,
     the longest Retry-After."""
+    if len(decisions) == 1:
+        return decisions[0]
     states: dict[str, PolicyState] = {}
     retries = [d.retry_after for d in decisions if d.retry_after is not None]
     for d in decisions:
@@ -89,10 +109,16 @@ def combined(decisions: list[Decision]) -> Decision:
     )
 
 
+@lru_cache(maxsize=256)  # policy names come from the settings: a handful
 def _sf(name: str) -> str:
     """An HTTP structured-field string."""
     cleaned = "".join(c for c in name if " " <= c <= "~")
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@lru_cache(maxsize=256)
+def _policy_header(name: str, item: RateLimitItem) -> str:
+    return f"{_sf(name)};q={item.amount};w={item.get_expiry()}"
 
 
 @dataclass
@@ -102,6 +128,9 @@ class RateLimiter:
     clock: Callable[[], float] = time.time  # the moving window itself uses wall time
     windows: MemoryWindows | RedisWindows = field(init=False)
     _last_warning: float = field(default=-math.inf, init=False)
+    _policies: dict[tuple[str | None, str | None], tuple[Policy, ...]] = field(
+        default_factory=dict, init=False
+    )
 
     def __post_init__(self) -> None:
         if self.settings.shared:
@@ -129,21 +158,20 @@ class RateLimiter:
             return Caller(f"role:{session.role}", session.role, exempt)
         return Caller(f"address:{address}", session.role, exempt)
 
-    def policies(
-        self, caller: Caller, operation: str | None
-    ) -> list[tuple[str, str, RateLimitItem]]:
-        """(policy name, scope, limit) that apply; the scope keeps counters apart."""
+    def policies(self, caller: Caller, operation: str | None) -> tuple[Policy, ...]:
+        """The limits that apply, worked out once per configured role and operation."""
         s = self.settings
-        out = []
-        if caller.role is not None and caller.role in s.roles:
-            scope, items = f"role:{caller.role}", s.roles[caller.role]
-        else:
-            scope, items = "default", s.default
-        out += [(_name(scope, i, items), scope, i) for i in items]
-        if operation is not None and operation in s.operations:
-            scope, items = f"operation:{operation}", s.operations[operation]
-            out += [(_name(scope, i, items), scope, i) for i in items]
-        return out
+        role = caller.role if caller.role is not None and caller.role in s.roles else None
+        named = operation if operation is not None and operation in s.operations else None
+        found = self._policies.get((role, named))
+        if found is None:
+            scope, items = (f"role:{role}", s.roles[role]) if role else ("default", s.default)
+            out = [Policy.of(_name(scope, i, items), scope, i) for i in items]
+            if named is not None:
+                scope, items = f"operation:{named}", s.operations[named]
+                out += [Policy.of(_name(scope, i, items), scope, i) for i in items]
+            found = self._policies[(role, named)] = tuple(out)
+        return found
 
     async def hit(self, caller: Caller, operation: str | None, cost: int = 1) -> Decision:
         if caller.exempt or not self.active:
@@ -167,16 +195,14 @@ class RateLimiter:
         policies = self.policies(caller, operation)
         if not policies:
             return Decision()
-        windows = [
-            Window(item.key_for(scope, caller.key), item.amount, item.get_expiry())
-            for _, scope, item in policies
-        ]
+        windows = [Window(p.key(caller), p.item.amount, p.item.get_expiry()) for p in policies]
         now = self.clock()
         results = await self.windows.hit(windows, cost, now)
         states, allowed, retry = [], True, None
-        for (name, _, item), (acquired, used, oldest) in zip(policies, results, strict=True):
+        for p, (acquired, used, oldest) in zip(policies, results, strict=True):
+            item = p.item
             reset_in = max(1, math.ceil(oldest + item.get_expiry() - now))
-            states.append(PolicyState(name, item, max(0, item.amount - used), reset_in))
+            states.append(PolicyState(p.name, item, max(0, item.amount - used), reset_in))
             if not acquired:
                 # cost over the whole limit never fits: say when the window is empty again
                 wait = reset_in if cost <= item.amount else item.get_expiry()

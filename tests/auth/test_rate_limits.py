@@ -178,3 +178,13 @@ def test_forwarded_for_only_from_trusted_proxies() -> None:
     assert client_address("10.0.0.5", ["10.0.0.1"], trusted) == "10.0.0.1"  # all proxies
     assert client_address("10.0.0.5", [], trusted) == "10.0.0.5"
     assert client_address(None, xff, trusted) == "unknown"
+
+
+def test_window_keys_are_the_limits_librarys() -> None:
+    rl = limiter(default="10/2 minutes;100/hour", operations={"Search": "1/hour"})
+    caller = Caller("subject:a/b", "user")
+    policies = rl.policies(caller, "Search")
+    assert [p.name for p in policies] == ["default/120s", "default/3600s", "operation:Search"]
+    for p in policies:
+        assert p.key(caller) == p.item.key_for(p.scope, caller.key)
+    assert rl.policies(caller, "Other") == policies[:2]
