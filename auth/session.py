@@ -66,7 +66,13 @@ async def session_from_request(
             raise Forbidden(f"role {requested!r} is not available without a token")
         return Session(None, role, (role,))
     claims = await verify(token, keys, settings, now, cache)
-    return session_from_claims(claims, settings, requested)
+    if cache is None:
+        return session_from_claims(claims, settings, requested)
+    session: Session | None = cache.derived(token, requested)
+    if session is None:
+        session = session_from_claims(claims, settings, requested)
+        cache.derive(token, requested, session)
+    return session
 
 
 def session_from_claims(claims: Claims, settings: AuthSettings, requested: str | None) -> Session:

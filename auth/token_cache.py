@@ -8,6 +8,7 @@ it never hits), kept at most `ttl` seconds. A hit still checks exp/nbf/iat/iss/a
 `now` (`check_claims`, cheap), so expiry stays exact to the second. The whole cache is
 dropped when the key ring's generation changes (a JWKS fetch replaced the keys): a key
 removed by rotation stops its tokens at once. Tokens that fail are never cached.
+The session built from a remembered token (per requested role) is kept with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 DEFAULT_SIZE = 10_000
 DEFAULT_TTL_S = 60.0
+MAX_DERIVED = 16  # sessions per token: one per role the caller asks for
 
 
 class TokenCache:
@@ -24,7 +26,7 @@ class TokenCache:
         self.size = size
         self.ttl = ttl
         self.generation = 0  # of the key ring the entries were verified against
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -38,11 +40,11 @@ class TokenCache:
         entry = self._entries.get(token)
         if entry is None:
             return None
-        if now >= entry[0] or now < entry[0] - self.ttl:  # stale, or the clock went back
+        if now >= entry.expires or now < entry.expires - self.ttl:  # stale, or clock went back
             del self._entries[token]
             return None
         self._entries.move_to_end(token)
-        return entry[1]
+        return entry.claims
 
     def put(self, token: str, generation: int, claims: dict[str, Any], now: float) -> None:
         if self.ttl <= 0 or self.size <= 0:
@@ -50,7 +52,27 @@ class TokenCache:
         if generation != self.generation:
             self._entries.clear()
             self.generation = generation
-        self._entries[token] = (now + self.ttl, claims)
+        self._entries[token] = _Entry(now + self.ttl, claims)
         self._entries.move_to_end(token)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
+
+    def derived(self, token: str, key: object) -> Any:
+        """What was worked out from a remembered token's claims before (the session for a
+        requested role), or None. Call right after `get`/`put`: no expiry is checked here."""
+        entry = self._entries.get(token)
+        return entry.derived.get(key) if entry is not None else None
+
+    def derive(self, token: str, key: object, value: Any) -> None:
+        entry = self._entries.get(token)
+        if entry is not None and len(entry.derived) < MAX_DERIVED:
+            entry.derived[key] = value
+
+
+class _Entry:
+    __slots__ = ("claims", "derived", "expires")
+
+    def __init__(self, expires: float, claims: dict[str, Any]) -> None:
+        self.expires = expires
+        self.claims = claims
+        self.derived: dict[object, Any] = {}

@@ -44,8 +44,9 @@ class Authenticator:
     async def session(self, request: Request) -> Session:
         """The caller's session; raises AuthError (401/403) with a message safe to return."""
         assert self._ring is not None, "Authenticator.start() was not called"
+        cookies = request.cookies if self.settings.cookie_name else None  # parsed on demand
         found = await session_from_request(
-            request.headers, request.cookies, self._ring, self.settings, time.time(), self.tokens
+            request.headers, cookies, self._ring, self.settings, time.time(), self.tokens
         )
         request.state.session = found
         return found

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from auth.errors import ConfigError, InvalidClaims, InvalidToken
+from auth.errors import ConfigError, Forbidden, InvalidClaims, InvalidToken
 from auth.keys import KeyRing, build_keyring
+from auth.session import session_from_request
 from auth.settings import AuthSettings, KeySpec
 from auth.token_cache import TokenCache
 from auth.tokens import verify
@@ -86,3 +87,21 @@ def test_cache_settings_from_the_auth_section() -> None:
         AuthSettings.from_sources({"token_cache_ttl": 3600}, {})
     with pytest.raises(ConfigError, match="token_cache_size must be a number"):
         AuthSettings.from_sources({"token_cache_size": "many"}, {})
+
+
+async def test_sessions_of_a_remembered_token_per_role(keys, helpers, now) -> None:
+    ring, settings = setup(keys)
+    cache = TokenCache(ttl=60)
+    token = hs256(helpers, keys, exp=int(now) + 30)
+    headers = {"Authorization": f"Bearer {token}"}
+    first = await session_from_request(headers, None, ring, settings, now, cache)
+    assert await session_from_request(headers, None, ring, settings, now + 1, cache) is first
+    editor = {**headers, "X-Shardgate-Role": "editor"}
+    as_editor = await session_from_request(editor, None, ring, settings, now + 1, cache)
+    assert (first.role, as_editor.role) == ("user", "editor")
+    with pytest.raises(Forbidden):  # a role the token does not allow, every time
+        await session_from_request(
+            {**headers, "X-Shardgate-Role": "admin"}, None, ring, settings, now + 2, cache
+        )
+    with pytest.raises(InvalidClaims, match="expired"):
+        await session_from_request(headers, None, ring, settings, now + 30, cache)
