@@ -15,12 +15,14 @@ window has room again at `oldest + expiry`; `now` when empty).
 This is the moving window of the `limits` library, with its Redis layout (a list per window,
 newest time first, trimmed to the limit, under the same keys), so gateways of either kind can
 share a Redis. Differences: in Redis all the windows of a request take one round trip (one
-script; `limits` needs two per window, the hit and then the state for the headers), and in
-memory a window is a deque trimmed as it goes, with no background task.
+script; `limits` needs two per window, the hit and then the state for the headers), and the
+requests that arrive while a call is out share the next one; in memory a window is a deque
+trimmed as it goes, with no background task.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,62 +104,80 @@ class MemoryWindows:
         self._logs.clear()
 
 
-# KEYS: one list per window. ARGV: now, cost, then limit and expiry of each window.
-# Returns acquired (1/0), hits in the window and the oldest hit's time (a string: Lua numbers
-# become integers on the way out) per window.
+# Several requests' hits at once, in order. KEYS: the windows of every request, one after
+# the other. ARGV: the number of requests, then per request its time, its cost, its number
+# of windows and each window's limit and expiry. Returns per window: acquired (1/0), hits in
+# the window and the oldest hit's time (a string: Lua numbers become integers on the way out).
 HIT_SCRIPT = """
-local now = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local allowed = true
-local out = {}
-for i, key in ipairs(KEYS) do
-    local limit = tonumber(ARGV[1 + 2 * i])
-    local expiry = tonumber(ARGV[2 + 2 * i])
-    local start = now - expiry
-    local acquired = false
-    if allowed and cost <= limit then
-        local entry = redis.call('lindex', key, limit - cost)
-        if not (entry and tonumber(entry) >= start) then
-            acquired = true
-            local entries = {}
-            for j = 1, cost do
-                entries[j] = ARGV[1]
+local out, a, k = {}, 2, 0
+for _ = 1, tonumber(ARGV[1]) do
+    local stamp, cost, count = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    local now = tonumber(stamp)
+    a = a + 3
+    local allowed = true
+    for _ = 1, count do
+        k = k + 1
+        local key = KEYS[k]
+        local limit, expiry = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+        a = a + 2
+        local start = now - expiry
+        local acquired = false
+        if allowed and cost <= limit then
+            local entry = redis.call('lindex', key, limit - cost)
+            if not (entry and tonumber(entry) >= start) then
+                acquired = true
+                local entries = {}
+                for j = 1, cost do
+                    entries[j] = stamp
+                end
+                for j = 1, #entries, 5000 do
+                    redis.call('lpush', key, unpack(entries, j, math.min(j + 4999, #entries)))
+                end
+                redis.call('ltrim', key, 0, limit - 1)
+                redis.call('expire', key, expiry)
             end
-            for j = 1, #entries, 5000 do
-                redis.call('lpush', key, unpack(entries, j, math.min(j + 4999, #entries)))
-            end
-            redis.call('ltrim', key, 0, limit - 1)
-            redis.call('expire', key, expiry)
         end
-    end
-    allowed = acquired
-    -- the oldest hit still in the window: the list is newest first, so binary search
-    local low, high, found = 0, math.min(redis.call('llen', key), limit) - 1, nil
-    while low <= high do
-        local mid = math.floor((low + high) / 2)
-        local value = tonumber(redis.call('lindex', key, mid))
-        if value and value >= start then
-            found = mid
-            low = mid + 1
+        allowed = acquired
+        -- the oldest hit still in the window: the list is newest first, so binary search
+        local low, high, found = 0, math.min(redis.call('llen', key), limit) - 1, nil
+        while low <= high do
+            local mid = math.floor((low + high) / 2)
+            local value = tonumber(redis.call('lindex', key, mid))
+            if value and value >= start then
+                found = mid
+                low = mid + 1
+            else
+                high = mid - 1
+            end
+        end
+        out[#out + 1] = acquired and 1 or 0
+        if found then
+            out[#out + 1] = found + 1
+            out[#out + 1] = redis.call('lindex', key, found)
         else
-            high = mid - 1
+            out[#out + 1] = 0
+            out[#out + 1] = stamp
         end
-    end
-    out[#out + 1] = acquired and 1 or 0
-    if found then
-        out[#out + 1] = found + 1
-        out[#out + 1] = redis.call('lindex', key, found)
-    else
-        out[#out + 1] = 0
-        out[#out + 1] = ARGV[1]
     end
 end
 return out
 """
+MAX_BATCH = 64  # requests per script call
+
+
+@dataclass
+class _Pending:
+    windows: Sequence[Window]
+    cost: int
+    now: float
+    answer: asyncio.Future[list[Result]]
 
 
 class RedisWindows:
-    """Windows shared by every gateway counting in one Redis."""
+    """Windows shared by every gateway counting in one Redis.
+
+    Requests arriving while a call is out wait and go together in the next one (in order, as
+    one script: atomic), so under load a round trip carries many requests' hits."""
 
     def __init__(self, url: str, timeout: float) -> None:
         from redis import asyncio as aioredis  # optional: shardgate[redis]
@@ -168,17 +188,55 @@ class RedisWindows:
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
         self._script = self.client.register_script(HIT_SCRIPT)
+        self._pending: list[_Pending] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def hit(self, windows: Sequence[Window], cost: int, now: float) -> list[Result]:
-        keys = [f"{KEY_PREFIX}:{w.key}" for w in windows]
-        args: list[Any] = [repr(now), cost]
-        for w in windows:
-            args += [w.limit, w.expiry]
+        answer: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(windows, cost, now, answer))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send())
+        return await answer
+
+    async def _send(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                await self._call(batch)
+        finally:
+            self._sender = None
+
+    async def _call(self, batch: list[_Pending]) -> None:
+        keys: list[str] = []
+        args: list[Any] = [len(batch)]
+        for p in batch:
+            keys += [f"{KEY_PREFIX}:{w.key}" for w in p.windows]
+            args += [repr(p.now), p.cost, len(p.windows)]
+            for w in p.windows:
+                args += [w.limit, w.expiry]
         try:
             raw = await self._script(keys, args)
-        except self._errors as e:
-            raise StorageUnreachable(e) from e
-        return [(bool(raw[i]), int(raw[i + 1]), float(raw[i + 2])) for i in range(0, len(raw), 3)]
+        except asyncio.CancelledError:  # closing: nobody waits forever
+            for p in (*batch, *self._pending):
+                p.answer.cancel()
+            raise
+        except Exception as e:
+            failure = StorageUnreachable(e) if isinstance(e, self._errors) else e
+            for p in batch:
+                if not p.answer.done():
+                    p.answer.set_exception(failure)
+            return
+        i = 0
+        for p in batch:
+            n = 3 * len(p.windows)
+            triples = range(i, i + n, 3)
+            results = [(bool(raw[j]), int(raw[j + 1]), float(raw[j + 2])) for j in triples]
+            i += n
+            if not p.answer.done():  # its request may have been cancelled meanwhile
+                p.answer.set_result(results)
 
     async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
         await self.client.aclose()

@@ -3,8 +3,10 @@ and the same Redis layout as the `limits` library's own moving window (the refer
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from limits import parse
@@ -17,6 +19,11 @@ from auth.rate_windows import MemoryWindows, RedisWindows, Window
 from tests.support.redis import Redis, running_redis
 
 pytestmark = pytest.mark.slow
+
+
+async def scripts_run(client: Any) -> int:
+    stats = await client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("eval", "evalsha"))
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +65,25 @@ async def test_one_round_trip_per_request_whatever_the_policies(redis: Redis) ->
     caller = Caller("subject:rt", "user")
     await limiter.hit(caller, "Search")  # loads the script
 
-    async def scripts_run() -> int:
-        stats = await client.info("commandstats")
-        return sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("eval", "evalsha"))
-
-    before = await scripts_run()
+    before = await scripts_run(client)
     decision = await limiter.hit(caller, "Search")
     assert decision.allowed and len(decision.states) == 3
-    assert await scripts_run() - before == 1  # `limits` took two calls per policy: 6
+    assert await scripts_run(client) - before == 1  # `limits` took two calls per policy: 6
+    await limiter.close()
+
+
+async def test_concurrent_requests_share_round_trips_and_never_overshoot(redis: Redis) -> None:
+    settings = RateLimitSettings.from_sources({"default": "50/hour", "storage": redis.url}, {})
+    limiter = RateLimiter(settings)
+    client = limiter.windows.client  # type: ignore[union-attr]
+    caller = Caller("subject:crowd", "user")
+    await limiter.hit(caller, "warm-up")
+    before = await scripts_run(client)
+    decisions = await asyncio.gather(*(limiter.hit(caller, None) for _ in range(80)))
+    assert sum(d.allowed for d in decisions) == 49  # 50, less the warm-up
+    remaining = sorted(d.states[0].remaining for d in decisions if d.allowed)
+    assert remaining == list(range(49))  # each request saw the window as it left it
+    assert await scripts_run(client) - before < 20  # not one round trip per request
     await limiter.close()
 
 
