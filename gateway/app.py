@@ -36,6 +36,7 @@ from auth.rate_limits import RateLimiter
 from auth.session import Session
 from gateway.authentication import AdminOnly, Authenticator, is_admin
 from gateway.errors import GatewayError
+from gateway.fast_path import serve_graphql_directly
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.local_subgraphs import LocalSubgraphs, RoutedSubgraphs
@@ -408,6 +409,8 @@ def build_app(settings: GatewaySettings, tracing: Tracing | None = None) -> Star
         ],
     )
     app.state.gateway = gw
+    if not traces.enabled:  # request spans wrap every request: none may go around them
+        serve_graphql_directly(app, graphql.handle)
     return app
 
 

@@ -249,6 +249,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from gateway.errors import GatewayError
+    from gateway.fast_path import with_fast_path
     from gateway.federated_app import FederatedSettings, build_federated_app
     from gateway.server import uvicorn_options
 
@@ -287,7 +288,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, GatewayError) as e:
         raise SystemExit(f"{args.supergraph}: {e}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options())
+    uvicorn.run(with_fast_path(app), host=args.host, port=args.port, **uvicorn_options())
     return 0
 
 

@@ -3,6 +3,7 @@
     GatewayError
     ├── SupergraphError   a supergraph that cannot be served (not valid, not a supergraph,
     │                     or linking a feature shardgate does not implement)
+    ├── PlanningError     an operation that cannot be planned over the supergraph
     └── Refused           a GraphQL request stopped before anything ran: an HTTP status, an
                           `extensions.code` (BAD_REQUEST, CSRF_ERROR, RATE_LIMITED, ...) and
                           response headers (Retry-After, Allow, WWW-Authenticate)
@@ -24,6 +25,10 @@ class GatewayError(Exception):
 
 class SupergraphError(GatewayError):
     """The supergraph cannot be loaded; nothing is served from it."""
+
+
+class PlanningError(GatewayError):
+    """The operation cannot be planned over this supergraph."""
 
 
 class Refused(GatewayError):

@@ -33,6 +33,7 @@ from auth.session import Session
 from gateway.errors import GatewayError
 from gateway.plan import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan
 from gateway.plan import Sequence as SequenceNode
+from gateway.rewrites import rename_keys
 from gateway.supergraph import Supergraph
 from shards.telemetry.tracing import Tracing, fail
 
@@ -128,7 +129,10 @@ class _Run:
         response = await self.call(fetch, query, {}, [(f,) for f in fields])
         if response is None:
             return
-        _deep_merge(self.data, response.get("data") or {})
+        data = response.get("data") or {}
+        if fetch.output_rewrites:
+            rename_keys(data, fetch.output_rewrites)
+        _deep_merge(self.data, data)
         for error in response.get("errors") or ():
             self.errors.append(error)
         self.keep_extensions(response)
@@ -177,6 +181,8 @@ class _Run:
             return
         entities = (response.get("data") or {}).get("_entities")
         if isinstance(entities, list) and len(entities) == len(representations):
+            if fetch.output_rewrites:
+                rename_keys(entities, fetch.output_rewrites)
             for entity, group in zip(entities, owners, strict=True):
                 if isinstance(entity, dict):
                     for obj, _ in group:
@@ -228,7 +234,10 @@ class _Run:
         if entities:
             variables.insert(0, "$representations: [_Any!]!")
         header = fetch.operation_kind + (f"({', '.join(variables)})" if variables else "")
-        text = self.texts[id(fetch)] = f"{header} {print_ast(selection)}"
+        text = f"{header} {print_ast(selection)}"
+        for fragment in fetch.fragments:
+            text += f" {print_ast(fragment)}"
+        self.texts[id(fetch)] = text
         return text
 
     async def call(

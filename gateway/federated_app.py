@@ -31,6 +31,7 @@ from auth.rate_limits import RateLimiter
 from gateway.authentication import Authenticator, is_admin
 from gateway.csrf import CsrfSettings
 from gateway.errors import GatewayError
+from gateway.fast_path import serve_graphql_directly
 from gateway.federation import Federation
 from gateway.graphql_http import Executable, GraphQLEndpoint
 from gateway.subgraph_client import HttpSubgraphs
@@ -167,7 +168,7 @@ def build_federated_app(settings: FederatedSettings, tracing: Tracing | None = N
             body["subgraphs"] = loaded.subgraphs.urls
         return Response(orjson.dumps(body), media_type="application/json")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
@@ -175,3 +176,6 @@ def build_federated_app(settings: FederatedSettings, tracing: Tracing | None = N
         lifespan=lifespan,
         middleware=server_middleware(traces),
     )
+    if not traces.enabled:  # request spans wrap every request: none may go around them
+        serve_graphql_directly(app, endpoint.handle)
+    return app

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from graphql import SelectionSetNode, print_ast
+from graphql import FragmentDefinitionNode, SelectionSetNode, print_ast
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class Fetch:
     operation_kind: str = "query"
     variable_usages: tuple[str, ...] = ()
     input_rewrites: tuple[tuple[str, str], ...] = ()  # (type condition, __typename to send)
+    # (path to a key the planner aliased, with "... on T" steps; the key it stands for):
+    # renamed in the answer before it is merged (gateway/rewrites.py)
+    output_rewrites: tuple[tuple[tuple[str, ...], str], ...] = ()
+    # the client's named fragments the selection spreads, as this subgraph can answer them
+    fragments: tuple[FragmentDefinitionNode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ def _node(node: PlanNode, depth: int) -> list[str]:
             out += _block(node.requires, depth + 1)
             out[-1] += " =>"
         out += _block(node.selection, depth + 1)
+        for fragment in node.fragments:  # as Apollo prints them: after a blank line
+            out += [pad + "  ", *_block(fragment, depth + 1)]
         return [*out, f"{pad}}},"]
     if isinstance(node, Flatten):
         path = ".".join(node.path)
@@ -125,7 +132,7 @@ def _node(node: PlanNode, depth: int) -> list[str]:
     return [*out, f"{pad}}},"]
 
 
-def _block(selection: SelectionSetNode, depth: int) -> list[str]:
+def _block(selection: SelectionSetNode | FragmentDefinitionNode, depth: int) -> list[str]:
     pad = "  " * depth
     return [pad + _tight_objects(line) for line in print_ast(selection).splitlines()]
 

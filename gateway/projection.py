@@ -6,11 +6,16 @@ requirements) are left out, @skip/@include are applied, and a null at a non-null
 nulls the nearest nullable ancestor, as the spec says. A "Cannot return null" error is added
 only where no subgraph error already covers the path, and (as Apollo Gateway does) under the
 response's `extensions.valueCompletion`, not `errors`: the data is what the subgraphs sent.
+
+What an object shows (its fields under their response keys, fragments and directives
+applied) depends only on its type, the selections asked of it and the values of the
+variables @skip/@include read: it is worked out once and kept in `Shapes`, which live as long
+as the operation's plan. Response paths are built only for errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -33,6 +38,19 @@ from graphql.execution.values import get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 _BUBBLE = object()  # a null where the type forbids one: the parent must become null
+_FIELD, _TYPENAME, _INTROSPECTION = 0, 1, 2
+
+Path = tuple[Any, ...]  # (parent path, key), () at the root: a list only when needed
+# response key, kind, the field's type, the selections asked of its value, "Type.field"
+Entry = tuple[str, int, GraphQLOutputType | None, tuple[SelectionSetNode, ...], str]
+
+
+class Shapes:
+    """What each (type, selections) shows, per values of the variables @skip/@include read;
+    one per prepared operation, shared by its requests."""
+
+    def __init__(self) -> None:
+        self.by_conditions: dict[tuple[Any, ...], dict[tuple[Any, ...], list[Entry]]] = {}
 
 
 class Projection:
@@ -42,64 +60,67 @@ class Projection:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Any,  # graphql-core's VariableValues: what @skip/@include read
         errors: list[dict[str, Any]],
+        shapes: Shapes | None = None,
+        conditions: tuple[Any, ...] = (),
     ) -> None:
+        """`conditions`: the values of the variables @skip/@include read in the operation;
+        shapes are shared between requests with the same ones."""
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.errors = errors
         self.completion: list[dict[str, Any]] = []  # nulls where the schema forbids them
+        by_conditions = (shapes or Shapes()).by_conditions
+        self.shapes = by_conditions.get(conditions)
+        if self.shapes is None:
+            self.shapes = by_conditions[conditions] = {}
 
     def response(self, operation: OperationDefinitionNode, data: dict[str, Any]) -> Any:
         root = self.schema.get_root_type(operation.operation)
         assert root is not None
-        shaped = self._object(root, operation.selection_set, data, [])
+        shaped = self._object(root, (operation.selection_set,), data, ())
         return None if shaped is _BUBBLE else shaped
 
     def _object(
         self,
         gql_type: GraphQLCompositeType,
-        selection: SelectionSetNode,
+        sets: tuple[SelectionSetNode, ...],
         value: dict[str, Any],
-        path: list[str | int],
+        path: Path,
     ) -> Any:
         runtime = gql_type
-        if is_abstract_type(gql_type):
-            found = self.schema.get_type(str(value.get("__typename")))
-            if not isinstance(found, GraphQLObjectType):
+        if not isinstance(gql_type, GraphQLObjectType):  # abstract: the object says its type
+            runtime = self.schema.get_type(str(value.get("__typename")))  # type: ignore[assignment]
+            if not isinstance(runtime, GraphQLObjectType):
                 return None  # the object's type never came back: nothing can be shown of it
-            runtime = found
-        assert isinstance(runtime, GraphQLObjectType)
         out: dict[str, Any] = {}
-        for key, nodes in self._fields(runtime, selection).items():
-            name = nodes[0].name.value
-            if name == "__typename":
+        for key, kind, field_type, child_sets, coordinate in self._shape(runtime, sets):
+            if kind == _FIELD:
+                shaped = self._value(
+                    field_type, child_sets, value.get(key), (path, key), coordinate
+                )  # type: ignore[arg-type]
+                if shaped is _BUBBLE:
+                    return _BUBBLE
+                out[key] = shaped
+            elif kind == _TYPENAME:
                 out[key] = runtime.name
-                continue
-            if name in ("__schema", "__type") and not path:  # executed from the API schema
+            elif not path:  # __schema, __type: executed from the API schema, at the root
                 out[key] = value.get(key)
-                continue
-            definition = runtime.fields.get(name)
-            if definition is None:
-                continue
-            shaped = self._value(definition.type, nodes, value.get(key), [*path, key], runtime.name)
-            if shaped is _BUBBLE:
-                return _BUBBLE
-            out[key] = shaped
         return out
 
     def _value(
         self,
         gql_type: GraphQLOutputType,
-        nodes: Sequence[FieldNode],
+        sets: tuple[SelectionSetNode, ...],
         value: Any,
-        path: list[str | int],
-        parent: str,
+        path: Path,
+        coordinate: str,
     ) -> Any:
         if isinstance(gql_type, GraphQLNonNull):
-            shaped = self._value(gql_type.of_type, nodes, value, path, parent)
+            shaped = self._value(gql_type.of_type, sets, value, path, coordinate)
             if shaped is None or shaped is _BUBBLE:
                 if shaped is None:
-                    self._null_error(f"{parent}.{nodes[0].name.value}", path)
+                    self._null_error(coordinate, path)
                 return _BUBBLE
             return shaped
         if value is None:
@@ -107,29 +128,52 @@ class Projection:
         if isinstance(gql_type, GraphQLList):
             if not isinstance(value, list):
                 return None
+            inner = gql_type.of_type
             items = [
-                self._value(gql_type.of_type, nodes, v, [*path, i], parent)
-                for i, v in enumerate(value)
+                self._value(inner, sets, v, (path, i), coordinate) for i, v in enumerate(value)
             ]
-            return None if any(i is _BUBBLE for i in items) else items
+            return None if _BUBBLE in items else items
         if is_leaf_type(gql_type):
             return value
         if not isinstance(value, dict):
             return None
-        merged = SelectionSetNode(
-            selections=tuple(
-                s for n in nodes if n.selection_set for s in n.selection_set.selections
-            )
-        )
-        shaped = self._object(gql_type, merged, value, path)  # type: ignore[arg-type]
+        shaped = self._object(gql_type, sets, value, path)  # type: ignore[arg-type]
         return None if shaped is _BUBBLE else shaped
 
-    def _fields(
-        self, runtime: GraphQLObjectType, selection: SelectionSetNode
-    ) -> dict[str, list[FieldNode]]:
-        out: dict[str, list[FieldNode]] = {}
+    def _shape(self, runtime: GraphQLObjectType, sets: tuple[SelectionSetNode, ...]) -> list[Entry]:
+        key = (runtime.name, *map(id, sets))
+        entries = self.shapes.get(key)  # type: ignore[union-attr]
+        if entries is None:
+            entries = self.shapes[key] = self._entries(runtime, sets)  # type: ignore[index]
+        return entries
+
+    def _entries(
+        self, runtime: GraphQLObjectType, sets: tuple[SelectionSetNode, ...]
+    ) -> list[Entry]:
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection in sets:
+            self._collect(runtime, selection, grouped)
+        entries: list[Entry] = []
+        for key, nodes in grouped.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                entries.append((key, _TYPENAME, None, (), ""))
+            elif name in ("__schema", "__type"):
+                entries.append((key, _INTROSPECTION, None, (), ""))
+            elif (definition := runtime.fields.get(name)) is not None:
+                child_sets = tuple(n.selection_set for n in nodes if n.selection_set)
+                coordinate = f"{runtime.name}.{name}"
+                entries.append((key, _FIELD, definition.type, child_sets, coordinate))
+        return entries
+
+    def _collect(
+        self,
+        runtime: GraphQLObjectType,
+        selection: SelectionSetNode,
+        out: dict[str, list[FieldNode]],
+    ) -> None:
         for s in selection.selections:
-            if not self._included(s):
+            if s.directives and not self._included(s):
                 continue
             if isinstance(s, FieldNode):
                 out.setdefault(s.alias.value if s.alias else s.name.value, []).append(s)
@@ -142,9 +186,7 @@ class Projection:
                 condition = s.type_condition.name.value if s.type_condition else runtime.name
                 inner = s.selection_set
             if self._applies(runtime, condition):
-                for key, nodes in self._fields(runtime, inner).items():
-                    out.setdefault(key, []).extend(nodes)
-        return out
+                self._collect(runtime, inner, out)
 
     def _applies(self, runtime: GraphQLObjectType, condition: str) -> bool:
         if condition == runtime.name:
@@ -159,7 +201,8 @@ class Projection:
         include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (include is not None and not include.get("if"))
 
-    def _null_error(self, coordinate: str, path: list[str | int]) -> None:
+    def _null_error(self, coordinate: str, at: Path) -> None:
+        path = _path_list(at)
         for error in self.errors:  # a subgraph error at or below this path explains it
             where = error.get("path")
             if isinstance(where, list) and where[: len(path)] == path:
@@ -167,7 +210,16 @@ class Projection:
         self.completion.append(
             {
                 "message": f"Cannot return null for non-nullable field {coordinate}.",
-                "path": list(path),
+                "path": path,
                 "extensions": {"code": "INVALID_GRAPHQL"},
             }
         )
+
+
+def _path_list(path: Path) -> list[str | int]:
+    keys: list[str | int] = []
+    while path:
+        path, key = path
+        keys.append(key)
+    keys.reverse()
+    return keys

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from graphql import (
     ArgumentNode,
@@ -35,6 +36,7 @@ class FieldSelection:
     arguments: tuple[ArgumentNode, ...] = ()
     directives: tuple[DirectiveNode, ...] = ()
     sub: Selections | None = None
+    rank: int = 0  # 1: the planner had a choice of subgraphs for it (planner/aliases.py)
 
     def to_ast(self) -> FieldNode:
         sub = self.sub
@@ -78,6 +80,7 @@ class Selections:
         directives: Sequence[DirectiveNode] = (),
         *,
         composite: bool = True,
+        rank: int = 0,
     ) -> FieldSelection:
         """The field under its response key, added if absent (with a sub-tree if composite)."""
         key = alias or name
@@ -92,8 +95,10 @@ class Selections:
                 tuple(arguments or ()),
                 tuple(directives or ()),
                 Selections() if composite else None,
+                rank,
             )
             self.items[key] = found
+        found.rank = min(found.rank, rank)
         return found
 
     def fragment(
@@ -137,8 +142,10 @@ class Selections:
         return print_ast(self.to_ast())
 
 
+@lru_cache(maxsize=4096)
 def parse_field_set(field_set: str) -> SelectionSetNode:
-    """A federation field set ("id org { id }") as a selection set."""
+    """A federation field set ("id org { id }") as a selection set (shared: not to be
+    changed)."""
     [operation] = parse(f"{{ {field_set} }}").definitions
     return operation.selection_set  # type: ignore[attr-defined, no-any-return]
 

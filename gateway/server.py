@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from gateway.app import build_app
+from gateway.fast_path import with_fast_path
 from gateway.settings import GatewaySettings
 
 
@@ -27,4 +28,5 @@ def uvicorn_options() -> dict[str, object]:
 
 def serve_gateway(settings: GatewaySettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, **uvicorn_options())
+    app = with_fast_path(build_app(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options())

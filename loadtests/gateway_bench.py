@@ -1,118 +1,140 @@
-"""`shardgate bench gateway`: shardgate's federation gateway next to Apollo Gateway, in one run.
+"""`shardgate bench gateway`: shardgate's federation gateway next to Apollo Gateway and Hive
+Gateway, in one run.
 
-Both serve the shop supergraph (tests/fixtures/supergraphs/shop.graphql) over the same five
-subgraphs, which run in one Node process (@apollo/subgraph, in-memory data). Three operations,
-each for `seconds` with IN_FLIGHT requests in flight on each gateway in turn:
+All serve the shop supergraph (tests/fixtures/supergraphs/shop.graphql) over the same five
+subgraphs, which run in one Node process (@apollo/subgraph, in-memory data). Three
+operations, each loaded by wrk (16 connections) on each gateway in turn:
 
     (a) one subgraph       { me { id name email } }
     (b) entity join        { me { name reviews { body } } }               accounts -> reviews
     (c) @requires chain    { topProducts { ... on Furniture { shippingEstimate } } }
                                                                    products -> shipping(weight)
 
-Needs Node.js 20 and npm (the peers are installed on first use).
+Hive Gateway runs twice: as it comes (merging identical in-flight subgraph requests) and with
+that merging off. Needs wrk, and Node.js 20 with npm (the peers are installed on first use);
+if Hive Gateway cannot be installed or started, the bench says why and goes on without it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import platform
-import sys
-import time
-from pathlib import Path
+from contextlib import ExitStack
 
-from loadtests.measure import BenchError, GraphQLClient, percentile
+from loadtests.gateway_load import (
+    SUPERGRAPH,
+    Run,
+    Target,
+    cpu_text,
+    figures,
+    measure_all,
+    setup_line,
+    shardgate,
+    shop_subgraphs,
+    tests_importable,
+)
+from loadtests.measure import BenchError
+from loadtests.wrk import CONNECTIONS
 
-REPO = Path(__file__).resolve().parent.parent
-SUPERGRAPH = REPO / "tests" / "fixtures" / "supergraphs" / "shop.graphql"
-IN_FLIGHT = 16
 OPERATIONS = {
     "one subgraph": "{ me { id name email } }",
     "entity join": "{ me { name reviews { body } } }",
     "@requires chain": "{ topProducts { ... on Furniture { shippingEstimate } } }",
 }
-
-
-async def _load(url: str, query: str, seconds: float) -> tuple[float, float, float]:
-    latencies: list[float] = []
-    async with GraphQLClient(url, IN_FLIGHT) as client:
-        await client.call("warm-up", query, {})
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            clock = time.perf_counter
-            while clock() < deadline:
-                sent = clock()
-                await client.call("bench", query, {})
-                latencies.append(clock() - sent)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    return (
-        len(latencies) / elapsed,
-        percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000,
-    )
+PEERS = {  # key in the JSON summary -> name printed
+    "apollo": "Apollo Gateway",
+    "hive": "Hive Gateway",
+    "hive_no_dedupe": "Hive (no dedupe)",
+}
 
 
 def run_gateway_bench(seconds: float = 5.0) -> int:
-    sys.path.insert(0, str(REPO))
-    from tests.peers.apollo import apollo_gateway, shop_subgraphs
-    from tests.support.gateways import shardgate_gateway
+    tests_importable()
+    from tests.peers.apollo import ApolloPeerError, apollo_gateway
+    from tests.peers.hive import hive_gateway
+    from tests.support.processes import ProcessError
 
     print(
-        f"starting the shop subgraphs, shardgate's gateway and Apollo Gateway "
-        f"({IN_FLIGHT} in flight, {seconds:g} s per operation)...",
+        f"starting the shop subgraphs, shardgate's gateway, Apollo Gateway and Hive Gateway "
+        f"(wrk, {CONNECTIONS} connections, {max(1, round(seconds))} s per operation)...",
         flush=True,
     )
-    results: dict[str, dict[str, tuple[float, float, float]]] = {}
+    hive_missing: str | None = None
     try:
-        with (
-            shop_subgraphs() as urls,
-            shardgate_gateway(supergraph=SUPERGRAPH, subgraph_urls=urls) as ours,
-            apollo_gateway(urls) as apollo,
-        ):
-            gateways = {"shardgate": ours, "apollo": apollo}
-            for label, query in OPERATIONS.items():
-                results[label] = {
-                    name: asyncio.run(_load(url, query, seconds)) for name, url in gateways.items()
-                }
+        with ExitStack() as stack:
+            urls = stack.enter_context(shop_subgraphs())
+            gateways = {
+                "shardgate": Target(stack.enter_context(shardgate(urls))),
+                "apollo": Target(stack.enter_context(apollo_gateway(urls))),
+            }
+            try:
+                for key, dedupe in (("hive", True), ("hive_no_dedupe", False)):
+                    hive = stack.enter_context(hive_gateway(SUPERGRAPH, urls, dedupe=dedupe))
+                    gateways[key] = Target(hive)
+            except (ApolloPeerError, ProcessError) as e:
+                hive_missing = _why(str(e))
+                print(f"Hive Gateway is left out, it could not be started:\n{str(e)[-3000:]}")
+                gateways = {k: v for k, v in gateways.items() if not k.startswith("hive")}
+            run = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench gateway: {e}") from None
-    _report(results, seconds)
+    _report(run, seconds, hive_missing)
     return 0
 
 
-def _report(results: dict[str, dict[str, tuple[float, float, float]]], seconds: float) -> None:
-    print(
-        f"\nsetup: shop supergraph, 5 subgraphs in one Node process, {IN_FLIGHT} in flight, "
-        f"{seconds:g} s each; Python {platform.python_version()}, {os.cpu_count()} CPUs "
-        "(shared by the load generator, both gateways and the subgraphs)"
-    )
-    header = f"  {'operation':<16} | {'shardgate req/s':>15} | {'Apollo req/s':>12} | ratio"
-    print(header + "  | p50 ms (ours / Apollo) | p99 ms (ours / Apollo)")
-    print("  " + "-" * (len(header) + 48))
-    summary = {}
-    for label, by in results.items():
-        ours, theirs = by["shardgate"], by["apollo"]
-        ratio = ours[0] / theirs[0]
+def _report(run: Run, seconds: float, hive_missing: str | None) -> None:
+    print()
+    print(setup_line("shop supergraph, 5 subgraphs in one Node process", seconds, run))
+    summary: dict[str, dict[str, object]] = {}
+    for label, by in run.results.items():
+        ours = by["shardgate"]
+        print(f"\n  {label}: {OPERATIONS[label]}")
         print(
-            f"  {label:<16} | {ours[0]:>15,.0f} | {theirs[0]:>12,.0f} | {ratio:5.2f}"
-            f"  | {ours[1]:>8.2f} / {theirs[1]:<8.2f}     | {ours[2]:>8.2f} / {theirs[2]:<8.2f}"
+            f"    {'gateway':<18} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
+            f"| {'CPU ms/req':>10} | {'subgraphs':>9} | shardgate / it"
         )
-        summary[label] = {
-            "shardgate_rps": round(ours[0], 1),
-            "apollo_rps": round(theirs[0], 1),
-            "ratio": round(ratio, 3),
-            "p50_ms": [round(ours[1], 2), round(theirs[1], 2)],
-            "p99_ms": [round(ours[2], 2), round(theirs[2], 2)],
+        for key, load in by.items():
+            name = "shardgate" if key == "shardgate" else PEERS[key]
+            ratio = "" if key == "shardgate" else f"{ours.per_second / load.per_second:.2f}"
+            print(
+                f"    {name:<18} | {load.per_second:>7,.0f} | {load.p50_ms:>7.2f} "
+                f"| {load.p99_ms:>7.2f} | {cpu_text(load.cpu_ms):>10} "
+                f"| {cpu_text(load.upstream_cpu_ms):>9} | {ratio:>14}"
+            )
+        summary[label] = {key: figures(load) for key, load in by.items()} | {
+            "ratio": {
+                key: round(ours.per_second / load.per_second, 3)
+                for key, load in by.items()
+                if key != "shardgate"
+            }
         }
-    print("  (ratio = shardgate / Apollo Gateway requests per second; above 1 is faster)")
+    print(
+        "\n  (shardgate / it: shardgate's requests per second over that gateway's, above 1 is "
+        "faster; CPU ms/req: the gateway process's CPU time per request, subgraphs: the "
+        "subgraphs' process's)"
+    )
+    if hive_missing is not None:
+        print(f"  Hive Gateway was left out: {hive_missing}")
     print(
         json.dumps(
-            {"bench": "gateway", "in_flight": IN_FLIGHT, "seconds": seconds, "results": summary}
+            {
+                "bench": "gateway",
+                "load": "wrk",
+                "connections": CONNECTIONS,
+                "seconds": max(1, round(seconds)),
+                "load_average": [round(x, 2) for x in run.load_average],
+                "results": summary,
+                **({"hive_missing": hive_missing} if hive_missing else {}),
+            }
         )
     )
+
+
+def _why(error: str) -> str:
+    """The lines of a failed start that say why: the first, and npm's about a missing version.
+
+    _why("`npm ci` failed\\nnpm error notarget No matching version found for a@^1.2")
+        == "`npm ci` failed; npm error notarget No matching version found for a@^1.2"
+    """
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    npm = [line for line in lines[1:] if "No matching version" in line or "E404" in line]
+    return "; ".join(lines[:1] + npm[:3])

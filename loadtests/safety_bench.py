@@ -7,30 +7,34 @@ shardgate's federation gateway without and with auth and limits, measured in one
                    (depth, aliases, root fields, fields), CSRF
     safe (redis)   the same with the rate-limit counters in a local redis-server
 
-Two operations, each for `seconds` with IN_FLIGHT requests in flight:
+Two operations, each loaded by wrk (16 connections) on each gateway in turn:
     (a) gateway only   { __typename }                  the gateway's own work: the worst case
     (b) one subgraph   { me { id name email } }        a fetch from a Node subgraph
 
-Needs Node.js 20 (the shop subgraphs) and, for the last column, redis-server.
+Needs wrk, Node.js 20 (the shop subgraphs) and, for the last column, redis-server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import platform
 import shutil
-import sys
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
-from loadtests.measure import BenchError, GraphQLClient, percentile
+from loadtests.gateway_load import (
+    Run,
+    Target,
+    cpu_text,
+    figures,
+    measure_all,
+    setup_line,
+    shardgate,
+    shop_subgraphs,
+    tests_importable,
+)
+from loadtests.measure import BenchError
+from loadtests.wrk import CONNECTIONS
 
-REPO = Path(__file__).resolve().parent.parent
-SUPERGRAPH = REPO / "tests" / "fixtures" / "supergraphs" / "shop.graphql"
-IN_FLIGHT = 16
 SECRET = "bench-secret-of-at-least-32-bytes!!"
 OPERATIONS = {
     "gateway only": "{ __typename }",
@@ -58,46 +62,17 @@ def _token() -> str:
     return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(SECRET.encode()))
 
 
-async def _load(
-    url: str, query: str, seconds: float, headers: dict[str, str]
-) -> tuple[float, float, float]:
-    latencies: list[float] = []
-    async with GraphQLClient(url, IN_FLIGHT, headers) as client:
-        await client.call("warm-up", query, {})
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            clock = time.perf_counter
-            while clock() < deadline:
-                sent = clock()
-                await client.call("bench", query, {})
-                latencies.append(clock() - sent)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    return (
-        len(latencies) / elapsed,
-        percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000,
-    )
-
-
 def run_safety_bench(seconds: float = 5.0) -> int:
-    sys.path.insert(0, str(REPO))
-    from tests.peers.apollo import shop_subgraphs
-    from tests.support.gateways import shardgate_gateway
+    tests_importable()
     from tests.support.redis import running_redis
 
     with_redis = shutil.which("redis-server") is not None
     print(
         f"starting the shop subgraphs and shardgate gateways without and with safety "
-        f"({IN_FLIGHT} in flight, {seconds:g} s per operation)...",
+        f"(wrk, {CONNECTIONS} connections, {max(1, round(seconds))} s per operation)...",
         flush=True,
     )
     bearer = {"authorization": f"Bearer {_token()}"}
-    results: dict[str, dict[str, tuple[float, float, float]]] = {}
     try:
         with ExitStack() as stack:
             urls = stack.enter_context(shop_subgraphs())
@@ -110,60 +85,52 @@ def run_safety_bench(seconds: float = 5.0) -> int:
                 storage = {"SHARDGATE_RATE_LIMIT_STORAGE": redis.url}
                 configs["safe (redis)"] = ({**SAFE, **storage}, bearer)
             gateways = {
-                name: (
-                    stack.enter_context(
-                        shardgate_gateway(supergraph=SUPERGRAPH, subgraph_urls=urls, env=env)
-                    ),
-                    headers,
-                )
+                name: Target(stack.enter_context(shardgate(urls, env)), headers)
                 for name, (env, headers) in configs.items()
             }
-            for label, query in OPERATIONS.items():
-                results[label] = {
-                    name: asyncio.run(_load(url, query, seconds, headers))
-                    for name, (url, headers) in gateways.items()
-                }
+            run = measure_all(gateways, OPERATIONS, seconds, urls)
     except BenchError as e:
         raise SystemExit(f"shardgate bench safety: {e}") from None
-    _report(results, seconds)
+    _report(run, seconds)
     return 0
 
 
-def _report(results: dict[str, dict[str, tuple[float, float, float]]], seconds: float) -> None:
-    print(
-        f"\nsetup: shop supergraph, shardgate gateway per configuration, {IN_FLIGHT} in flight, "
-        f"{seconds:g} s each; Python {platform.python_version()}, {os.cpu_count()} CPUs "
-        "(shared by the load generator, the gateways and the subgraphs)"
-    )
-    names = list(next(iter(results.values())))
+def _report(run: Run, seconds: float) -> None:
+    print()
+    print(setup_line("shop supergraph, a shardgate gateway per configuration", seconds, run))
+    names = list(next(iter(run.results.values())))
     print(
         f"  {'operation':<14} | "
         + " | ".join(f"{n + ' req/s':>19}" for n in names)
-        + " | ratio (safe / bare) | p50 ms"
+        + " | ratio (safe / bare) | p50 ms | CPU ms/req"
     )
     summary = {}
-    for label, by in results.items():
-        bare = by["bare"][0]
-        ratios = [by[n][0] / bare for n in names[1:]]
+    for label, by in run.results.items():
+        bare = by["bare"].per_second
+        ratios = [by[n].per_second / bare for n in names[1:]]
         print(
             f"  {label:<14} | "
-            + " | ".join(f"{by[n][0]:>19,.0f}" for n in names)
+            + " | ".join(f"{by[n].per_second:>19,.0f}" for n in names)
             + " | "
             + " / ".join(f"{r:.2f}" for r in ratios).ljust(19)
             + " | "
-            + " / ".join(f"{by[n][1]:.2f}" for n in names)
+            + " / ".join(f"{by[n].p50_ms:.2f}" for n in names)
+            + " | "
+            + " / ".join(cpu_text(by[n].cpu_ms) for n in names)
         )
-        summary[label] = {
-            n: {
-                "rps": round(by[n][0], 1),
-                "p50_ms": round(by[n][1], 2),
-                "p99_ms": round(by[n][2], 2),
-            }
-            for n in names
-        } | {"ratio": {n: round(by[n][0] / bare, 3) for n in names[1:]}}
+        summary[label] = {n: figures(by[n]) for n in names} | {
+            "ratio": {n: round(by[n].per_second / bare, 3) for n in names[1:]}
+        }
     print("  (ratio = requests per second with safety / without; 1.00 would be free)")
     print(
         json.dumps(
-            {"bench": "safety", "in_flight": IN_FLIGHT, "seconds": seconds, "results": summary}
+            {
+                "bench": "safety",
+                "load": "wrk",
+                "connections": CONNECTIONS,
+                "seconds": max(1, round(seconds)),
+                "load_average": [round(x, 2) for x in run.load_average],
+                "results": summary,
+            }
         )
     )

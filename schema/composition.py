@@ -1,5 +1,6 @@
-"""Composition: Federation 2 subgraphs -> one supergraph (join spec v0.3), as
-`@apollo/composition` writes it, or errors naming the subgraphs, types and fields involved.
+"""Composition: subgraphs -> one supergraph (join spec v0.3), as `@apollo/composition` writes
+it, or errors naming the subgraphs, types and fields involved. Federation 1 subgraphs are
+upgraded to Federation 2 first (`schema.fed1`), then every subgraph composes by these rules.
 
     compose([read_subgraph("users", url, sdl), read_subgraph("orders", url, sdl)]) -> SDL
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from schema.composed_directives import ComposedDirectives
 from schema.composition_inputs import (
     description_text,
     enum_default_errors,
@@ -29,6 +31,7 @@ from schema.composition_inputs import (
     input_fields,
 )
 from schema.errors import SchemaError, SchemaErrors
+from schema.fed1 import upgrade
 from schema.subgraph_reader import SubField, Subgraph, SubType
 
 __all__ = ["compose", "graph_name"]
@@ -74,9 +77,11 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     subs = sorted(subgraphs, key=lambda s: s.name)
     for s in subs:  # every subgraph has a query root: its _service and _entities live there
         query = s.roots.setdefault("query", "Query")
-        s.types.setdefault(query, SubType(query, "OBJECT"))
+        s.types.setdefault(query, SubType(query, "OBJECT", defined=True))
         _normalize_roots(s)
+    subs = upgrade(subs)  # Federation 1 subgraphs first become Federation 2 ones
     errors: list[SchemaError] = []
+    composed = ComposedDirectives(subs, errors)
     names = sorted({t for s in subs for t in s.types})
     merged: dict[str, list[tuple[Subgraph, SubType]]] = {
         n: [(s, s.types[n]) for s in subs if n in s.types] for n in names
@@ -94,7 +99,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
             )
             continue
         kind = kinds.pop()
-        text, hidden = _type(name, kind, defs, merged, errors)
+        text, hidden = _type(name, kind, defs, merged, errors, composed)
         inaccessible |= hidden
         out.append(text)
     errors += enum_default_errors(merged)
@@ -108,6 +113,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     ]
     if inaccessible:
         schema.append('  @link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)')
+    schema += composed.links()
     schema.append("{")
     schema += [f"  {op}: {t}" for op, t in roots.items() if t in merged]
     schema.append("}")
@@ -119,6 +125,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> str:
     parts = [
         "\n".join(schema),
         _HEADER + (_INACCESSIBLE if inaccessible else ""),
+        composed.definition_text(),
         *out,
         "\n".join(graphs),
         _MACHINERY,
@@ -152,6 +159,7 @@ def _type(
     defs: list[tuple[Subgraph, SubType]],
     merged: dict[str, list[tuple[Subgraph, SubType]]],
     errors: list[SchemaError],
+    composed: ComposedDirectives,
 ) -> tuple[str, bool]:
     description = next((t.description for _, t in defs if t.description), None)
     hidden = any(t.inaccessible for _, t in defs)
@@ -161,7 +169,8 @@ def _type(
         io = ", isInterfaceObject: true" if t.interface_object else ""
         if t.keys:
             for key, resolvable in t.keys:
-                flag = "" if resolvable else ", resolvable: false"
+                flag = ", extension: true" if t.extends or key in t.extension_keys else ""
+                flag += "" if resolvable else ", resolvable: false"
                 joins.append(f'@join__type(graph: {g}, key: "{_escape(key)}"{flag}{io})')
         else:
             joins.append(f"@join__type(graph: {g}{io})")
@@ -184,6 +193,7 @@ def _type(
     if hidden:
         lines.append("  @inaccessible")
     lines += [f"  {j}" for j in joins]
+    lines += [f"  {d}" for d in composed.applications([(s, t.applied) for s, t in defs])]
     if kind == "UNION":
         members = list(dict.fromkeys(m for _, t in defs for m in t.members))
         lines += [
@@ -197,13 +207,13 @@ def _type(
         return "\n".join(lines), hidden
     lines.append("{")
     if kind == "ENUM":
-        body, hidden_values = enum_values(name, defs, merged, errors)
+        body, hidden_values = enum_values(name, defs, merged, errors, composed)
         hidden |= hidden_values
     elif kind == "INPUT_OBJECT":
-        body, hidden_fields = input_fields(name, defs, errors)
+        body, hidden_fields = input_fields(name, defs, errors, composed)
         hidden |= hidden_fields
     else:
-        body, hidden_fields = _fields(name, defs, merged, errors)
+        body, hidden_fields = _fields(name, defs, merged, errors, composed)
         hidden |= hidden_fields
     lines += body
     lines.append("}")
@@ -215,6 +225,7 @@ def _fields(
     defs: list[tuple[Subgraph, SubType]],
     merged: dict[str, list[tuple[Subgraph, SubType]]],
     errors: list[SchemaError],
+    composed: ComposedDirectives,
 ) -> tuple[list[str], bool]:
     own = [(s, t) for s, t in defs if not t.interface_object]
     by_field: dict[str, list[tuple[Subgraph, SubField]]] = {}
@@ -238,15 +249,23 @@ def _fields(
             name, fname, sharing, defs, errors, abstract=interface, inherited=fname in inherited
         )
         first = next((f for _, f in fdefs if not f.external), fdefs[0][1])
-        plain = len(fdefs) == len(defs) and not any(
-            f.external or f.requires or f.provides or f.override or f.override_label
-            for _, f in fdefs
+        # where subgraphs type it differently (`Int!` here, `Int` there), each join says its
+        # own: the planner needs it to see fields that cannot share a fetch
+        typed = len({f.type for _, f in fdefs}) > 1
+        plain = (
+            not typed
+            and len(fdefs) == len(defs)
+            and not any(
+                f.external or f.requires or f.provides or f.override or f.override_label
+                for _, f in fdefs
+            )
         )
         field_hidden = any(f.inaccessible for _, f in fdefs)
         hidden |= field_hidden
         directives = " @inaccessible" if field_hidden else ""
         if not plain:
-            directives += "".join(" " + _join_field(s, f) for s, f in fdefs)
+            directives += "".join(" " + _join_field(s, f, typed=typed) for s, f in fdefs)
+        directives += composed.applied([(s, f.applied) for s, f in fdefs])
         lines += field_lines(first, directives)
     for fname, f in inherited.items():
         if fname not in by_field:
@@ -314,12 +333,14 @@ def _check_sharing(
         )
 
 
-def _join_field(s: Subgraph, f: SubField) -> str:
+def _join_field(s: Subgraph, f: SubField, *, typed: bool = False) -> str:
     args = [f"graph: {graph_name(s.name)}"]
     if f.requires:
         args.append(f'requires: "{_escape(f.requires)}"')
     if f.provides:
         args.append(f'provides: "{_escape(f.provides)}"')
+    if typed:
+        args.append(f'type: "{f.type}"')
     if f.external:
         args.append("external: true")
     if f.override:

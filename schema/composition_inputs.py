@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from schema.composed_directives import ComposedDirectives
 from schema.errors import SchemaError
 from schema.subgraph_reader import SubField, Subgraph, SubType
 
@@ -16,7 +17,10 @@ def graph_name(subgraph: str) -> str:
 
 
 def input_fields(
-    name: str, defs: list[tuple[Subgraph, SubType]], errors: list[SchemaError]
+    name: str,
+    defs: list[tuple[Subgraph, SubType]],
+    errors: list[SchemaError],
+    composed: ComposedDirectives,
 ) -> tuple[list[str], bool]:
     common = set.intersection(*(set(t.fields) for _, t in defs))
     lines: list[str] = []
@@ -35,7 +39,8 @@ def input_fields(
         field_hidden = any(t.fields[fname].inaccessible for _, t in defs)
         hidden |= field_hidden
         default = f" = {f.default}" if f.default else ""
-        lines += field_lines(f, default + (" @inaccessible" if field_hidden else ""))
+        applied = composed.applied([(s, t.fields[fname].applied) for s, t in defs])
+        lines += field_lines(f, default + (" @inaccessible" if field_hidden else "") + applied)
     return lines, hidden
 
 
@@ -61,6 +66,7 @@ def enum_values(
     defs: list[tuple[Subgraph, SubType]],
     merged: dict[str, list[tuple[Subgraph, SubType]]],
     errors: list[SchemaError],
+    composed: ComposedDirectives,
 ) -> tuple[list[str], bool]:
     """Values joined per subgraph. An enum used only as an output keeps every value (the
     union); one used only as an input keeps the values every subgraph defines (the
@@ -94,7 +100,10 @@ def enum_values(
         if descriptions[v]:
             lines.append(description_text(descriptions[v], "  "))
         mark = " @inaccessible" if v in hidden else ""
-        lines.append(f"  {v}{mark}" + "".join(f" @join__enumValue(graph: {g})" for g in graphs))
+        applied = composed.applied([(s, t.value_applied.get(v, [])) for s, t in defs])
+        lines.append(
+            f"  {v}{mark}" + "".join(f" @join__enumValue(graph: {g})" for g in graphs) + applied
+        )
     return lines, bool(hidden)
 
 

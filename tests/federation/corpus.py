@@ -2,7 +2,8 @@
 scenario per federation feature, each with operations and their expected answers.
 
     tests/federation/scenarios/<name>/
-        subgraphs.py          SUBGRAPHS = {"products": strawberry.federation.Schema(...), ...}
+        subgraphs.py          SUBGRAPHS = {"products": Subgraph(...), ...}  (Fed1Subgraph:
+                              a Federation 1 subgraph)
                               DOWN = {"legacy"}            (optional: served as HTTP 503)
                               PLAN_DEVIATIONS = {"op": "why our plan differs from Apollo's"}
                               APOLLO_DEVIATIONS = {"op": "why Apollo Gateway answers
@@ -40,6 +41,14 @@ class Subgraph(strawberry.federation.Schema):
     def _add_link_directives(self, additional_directives: Any = None) -> None:
         # a @key that is applied nowhere: only its import into the @link is kept
         super()._add_link_directives([*(additional_directives or ()), Key(fields="id")])
+
+
+class Fed1Subgraph(strawberry.federation.Schema):
+    """A Federation 1 subgraph: its SDL links no federation spec, whatever directive it
+    applies (`extend type` entities, plain `@key`/`@external`/`@requires`/`@provides`)."""
+
+    def _add_link_directives(self, additional_directives: Any = None) -> None:
+        pass
 
 
 @dataclass(frozen=True)

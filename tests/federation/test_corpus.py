@@ -3,7 +3,8 @@ scenario per federation feature, run through shardgate's gateway and through Apo
 
 For every operation: both gateways answer what expected/<op>.json says (data, and errors by
 message and path), our plan is Apollo's planner's (unless the scenario lists a deviation),
-and our composition of the subgraphs is the supergraph @apollo/composition makes.
+and our composition of the subgraphs is the supergraph @apollo/composition makes (joins, API
+schema, and the custom directives `@composeDirective` keeps).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gateway.supergraph import load_supergraph
 from tests.federation.apollo_fixtures import REFUSED, refresh
 from tests.federation.corpus import Operation, Scenario, operations, scenarios
 from tests.federation.running import ask, normal, our_supergraph, running_corpus
-from tests.support.supergraphs import same
+from tests.support.supergraphs import same, same_custom_directives
 
 pytestmark = pytest.mark.slow
 
@@ -88,5 +89,9 @@ def canonical(plan: str) -> list[object]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_composition(fresh: None, scenario: Scenario) -> None:
-    apollos = scenario.supergraph_path.read_text()
-    same(load_supergraph(our_supergraph(scenario)), load_supergraph(apollos))
+    mine, apollos = (
+        load_supergraph(our_supergraph(scenario)),
+        load_supergraph(scenario.supergraph_path.read_text()),
+    )
+    same(mine, apollos)
+    same_custom_directives(mine, apollos)

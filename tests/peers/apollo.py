@@ -56,20 +56,20 @@ class CompositionFailed(Exception):
         return [e.code for e in self.errors]
 
 
-def ensure_installed() -> Path:
-    """Install the pinned npm packages if needed; returns the peer directory.
+def ensure_installed(peer_dir: Path = PEER_DIR) -> Path:
+    """Install the pinned npm packages of `peer_dir` if needed; returns the peer directory.
 
     Reinstalls (`npm ci`) when node_modules is missing or older than package-lock.json. A file
     lock serialises concurrent callers (e.g. pytest-xdist workers).
     """
     node, npm = _require_tool("node"), _require_tool("npm")
     _check_node_version(node)
-    lock_path = Path(tempfile.gettempdir()) / "shardgate-apollo-peer-install.lock"
+    lock_path = Path(tempfile.gettempdir()) / f"shardgate-{peer_dir.name}-peer-install.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _needs_install():
-            _npm_ci(npm)
-    return PEER_DIR
+        if _needs_install(peer_dir):
+            _npm_ci(npm, peer_dir)
+    return peer_dir
 
 
 @contextmanager
@@ -165,18 +165,18 @@ def _check_node_version(node: str) -> None:
         )
 
 
-def _needs_install() -> bool:
+def _needs_install(peer_dir: Path) -> bool:
     # npm writes this hidden lockfile on every install, so its age is the install's age.
-    marker = PEER_DIR / "node_modules" / ".package-lock.json"
-    lock = PEER_DIR / "package-lock.json"
+    marker = peer_dir / "node_modules" / ".package-lock.json"
+    lock = peer_dir / "package-lock.json"
     return not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime
 
 
-def _npm_ci(npm: str) -> None:
+def _npm_ci(npm: str, peer_dir: Path) -> None:
     try:
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=PEER_DIR,
+            cwd=peer_dir,
             capture_output=True,
             text=True,
             timeout=NPM_CI_TIMEOUT,
@@ -184,11 +184,11 @@ def _npm_ci(npm: str) -> None:
         )
     except subprocess.TimeoutExpired as error:
         raise ApolloPeerError(
-            f"`npm ci` in {PEER_DIR} took over {NPM_CI_TIMEOUT:g}s; is the npm registry reachable?"
+            f"`npm ci` in {peer_dir} took over {NPM_CI_TIMEOUT:g}s; is the npm registry reachable?"
         ) from error
     if result.returncode != 0:
         raise ApolloPeerError(
-            f"`npm ci` in {PEER_DIR} failed (exit {result.returncode}); check that the npm "
+            f"`npm ci` in {peer_dir} failed (exit {result.returncode}); check that the npm "
             f"registry is reachable, then run it by hand to see more.\n{result.stderr[-4000:]}"
         )
 

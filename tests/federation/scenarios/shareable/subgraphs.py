@@ -58,8 +58,3 @@ SUBGRAPHS = {
     "catalog": Subgraph(query=CatalogQuery, types=[Product]),
     "pricing": Subgraph(query=PricingQuery, types=[PricedProduct, Money]),
 }
-
-PLAN_DEVIATIONS = {
-    "all": "Apollo asks both subgraphs' products in parallel (id name color from catalog, price "
-    "from pricing); shardgate asks catalog, then pricing through _entities",
-}
