@@ -187,6 +187,7 @@ class JwksSource:
         self.poll_interval = poll_interval
         self.keys: tuple[VerificationKey, ...] = ()
         self.fetches = 0
+        self.generation = 0  # bumped whenever a fetch changes the key set
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -225,7 +226,10 @@ class JwksSource:
                 if len(body) > MAX_JWKS_BYTES:
                     raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
                 ttl = cache_ttl(resp.headers.get("Cache-Control"), self.poll_interval)
-            self.keys = parse_jwks(json.loads(body), self.algorithms)
+            keys = parse_jwks(json.loads(body), self.algorithms)
+            if _identities(keys) != _identities(self.keys):
+                self.generation += 1
+            self.keys = keys
             self._expires_at = now + ttl
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             # Keep the keys we had; try again after the refetch interval, not on every request.
@@ -238,14 +242,30 @@ class JwksSource:
             self._session = None
 
 
+def _identities(keys: Iterable[VerificationKey]) -> list[tuple[str | None, str, frozenset[str]]]:
+    return [(k.kid, k.key.thumbprint(), k.algorithms) for k in keys]
+
+
 @dataclass
 class KeyRing:
     static: tuple[VerificationKey, ...] = ()
     jwks: JwksSource | None = None
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever the keys do (a JWKS rotation): what was verified before may not
+        verify now. Static keys never change while the gateway runs."""
+        return self.jwks.generation if self.jwks else 0
+
     async def all(self, now: float) -> tuple[VerificationKey, ...]:
         remote = await self.jwks.current(now) if self.jwks else ()
         return self.static + remote
+
+    async def refresh(self, now: float) -> int:
+        """Fetch the JWKS if its cache time is over; the generation after that."""
+        if self.jwks:
+            await self.jwks.current(now)
+        return self.generation
 
     async def candidates(self, kid: str | None, now: float) -> list[VerificationKey]:
         """Keys to try: those with this kid, or every key when the token names none."""

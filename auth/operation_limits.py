@@ -4,6 +4,8 @@ bomb" (each fragment spreading the next twice) costs its size to count, not 2^n.
 
     limits = OperationLimits.from_sources({"max_depth": 10}, os.environ)
     errors = limits.check(document, operation_name)      # [] when within limits
+    errors = limits.refusals(measures)                   # the same, from measures kept
+                                                         # with the document (documents.py)
 
 Codes follow Apollo Router's: MAX_DEPTH_LIMIT, MAX_ALIASES_LIMIT, MAX_ROOT_FIELDS_LIMIT,
 MAX_HEIGHT_LIMIT (fields); MAX_TOKENS_LIMIT for the parser's token cap (`parse_limits`).
@@ -112,7 +114,12 @@ class OperationLimits:
         operation = get_operation_ast(document, operation_name)
         if not isinstance(operation, OperationDefinitionNode):
             return []
-        m = measure(document, operation)
+        return self.refusals(measure(document, operation))
+
+    def refusals(self, m: Measures | None) -> list[GraphQLError]:
+        """What these measures (of one operation; None: no such operation) break."""
+        if m is None or not self.active:
+            return []
         errors = []
         for value, limit, code, what in (
             (m.depth, self.max_depth, "MAX_DEPTH_LIMIT", "deep"),

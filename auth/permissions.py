@@ -18,9 +18,10 @@ language with session variables, column allow-lists, checks and presets.
     filter = ...
 
     perms = Permissions.from_section(toml.get("permissions"))
-    access = perms.access(session)                       # None: unrestricted (admin)
-    rules = access.rules("Order")                        # None: no operation allowed
-    where = access.bind(rules.select.filter)             # session variables substituted
+    perms.unrestricted(session)                          # admin, or no [permissions]
+    access = Access(session, perms.rules_for(session.role, owners))  # gateway/role_views.py
+    rule = access.require("Order", "select")             # Forbidden when not granted
+    where = access.bind(rule.filter, "Order")            # session variables substituted
 
 Deny by default: once any role is configured, a role may do only what it is granted. A role
 named like a service may do everything with that service's own collections (a microservice
@@ -149,15 +150,6 @@ class Permissions:
                 for c, ops in granted.items()
             }
         return MappingProxyType(granted)
-
-    def access(
-        self, session: Session | None, services: Mapping[str, Iterable[str]]
-    ) -> Access | None:
-        """What this caller may do; None when nothing is restricted."""
-        if self.unrestricted(session):
-            return None
-        assert session is not None
-        return Access(session, self.rules_for(session.role, services))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Rate limits over the `limits` library's async moving window, in memory or in Redis.
+"""Rate limits in a moving window (auth/rate_windows.py), in memory or in Redis.
 
     limiter = RateLimiter(RateLimitSettings.from_sources({"default": "100/minute"}, {}))
     caller = limiter.caller(session, "203.0.113.9")     # who is counted
@@ -25,13 +25,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from limits import RateLimitItem
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import ConfigurationError, StorageError
 
 from auth.rate_limit_settings import RateLimitSettings
+from auth.rate_windows import MemoryWindows, RedisWindows, StorageUnreachable, Window
 from auth.session import Session
 
 log = logging.getLogger("shardgate.rate_limits")
@@ -47,6 +46,25 @@ class Caller:
     key: str  # "subject:u1", "role:service", "address:203.0.113.9"
     role: str | None
     exempt: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One limit that applies: its name in the headers, and the counter it keeps per caller."""
+
+    name: str
+    scope: str  # keeps counters apart: "default", "role:service", "operation:Search"
+    item: RateLimitItem
+    _around: tuple[str, str] = ("", "")  # the window key before and after the caller's
+
+    @classmethod
+    def of(cls, name: str, scope: str, item: RateLimitItem) -> Policy:
+        before, after = item.key_for(scope, "\0").split("\0")
+        return cls(name, scope, item, (before, after))
+
+    def key(self, caller: Caller) -> str:
+        """`item.key_for(scope, caller.key)`, as the `limits` library names the window."""
+        return f"{self._around[0]}{caller.key}{self._around[1]}"
 
 
 @dataclass(frozen=True)
@@ -67,9 +85,7 @@ class Decision:
         if not self.states:
             return {}
         out = {
-            "ratelimit-policy": ", ".join(
-                f"{_sf(s.name)};q={s.item.amount};w={s.item.get_expiry()}" for s in self.states
-            ),
+            "ratelimit-policy": ", ".join(_policy_header(s.name, s.item) for s in self.states),
             "ratelimit": ", ".join(
                 f"{_sf(s.name)};r={s.remaining};t={s.reset_in}" for s in self.states
             ),
@@ -82,6 +98,8 @@ class Decision:
 def combined(decisions: list[Decision]) -> Decision:
     """Several decisions of one HTTP request (a batch) as one: the latest state of each policy,
     the longest Retry-After."""
+    if len(decisions) == 1:
+        return decisions[0]
     states: dict[str, PolicyState] = {}
     retries = [d.retry_after for d in decisions if d.retry_after is not None]
     for d in decisions:
@@ -91,10 +109,16 @@ def combined(decisions: list[Decision]) -> Decision:
     )
 
 
+@lru_cache(maxsize=256)  # policy names come from the settings: a handful
 def _sf(name: str) -> str:
     """An HTTP structured-field string."""
     cleaned = "".join(c for c in name if " " <= c <= "~")
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@lru_cache(maxsize=256)
+def _policy_header(name: str, item: RateLimitItem) -> str:
+    return f"{_sf(name)};q={item.amount};w={item.get_expiry()}"
 
 
 @dataclass
@@ -102,29 +126,23 @@ class RateLimiter:
     settings: RateLimitSettings
     anonymous_role: str | None = None
     clock: Callable[[], float] = time.time  # the moving window itself uses wall time
-    storage: Storage = field(init=False)
-    window: MovingWindowRateLimiter = field(init=False)
+    windows: MemoryWindows | RedisWindows = field(init=False)
     _last_warning: float = field(default=-math.inf, init=False)
+    _policies: dict[tuple[str | None, str | None], tuple[Policy, ...]] = field(
+        default_factory=dict, init=False
+    )
 
     def __post_init__(self) -> None:
         if self.settings.shared:
             try:
-                self.storage = RedisStorage(
-                    f"async+{self.settings.storage}",
-                    implementation="redispy",
-                    wrap_exceptions=True,
-                    key_prefix="shardgate",
-                    socket_timeout=self.settings.timeout,
-                    socket_connect_timeout=self.settings.timeout,
-                )
-            except ConfigurationError:
+                self.windows = RedisWindows(self.settings.storage, self.settings.timeout)
+            except ImportError:
                 raise RuntimeError(
                     "[rate_limits] storage is Redis but the redis client is not installed: "
                     "pip install 'shardgate[redis]'"
                 ) from None
         else:
-            self.storage = MemoryStorage()
-        self.window = MovingWindowRateLimiter(self.storage)
+            self.windows = MemoryWindows()
 
     @property
     def active(self) -> bool:
@@ -140,34 +158,33 @@ class RateLimiter:
             return Caller(f"role:{session.role}", session.role, exempt)
         return Caller(f"address:{address}", session.role, exempt)
 
-    def policies(
-        self, caller: Caller, operation: str | None
-    ) -> list[tuple[str, str, RateLimitItem]]:
-        """(policy name, scope, limit) that apply; the scope keeps counters apart."""
+    def policies(self, caller: Caller, operation: str | None) -> tuple[Policy, ...]:
+        """The limits that apply, worked out once per configured role and operation."""
         s = self.settings
-        out = []
-        if caller.role is not None and caller.role in s.roles:
-            scope, items = f"role:{caller.role}", s.roles[caller.role]
-        else:
-            scope, items = "default", s.default
-        out += [(_name(scope, i, items), scope, i) for i in items]
-        if operation is not None and operation in s.operations:
-            scope, items = f"operation:{operation}", s.operations[operation]
-            out += [(_name(scope, i, items), scope, i) for i in items]
-        return out
+        role = caller.role if caller.role is not None and caller.role in s.roles else None
+        named = operation if operation is not None and operation in s.operations else None
+        found = self._policies.get((role, named))
+        if found is None:
+            scope, items = (f"role:{role}", s.roles[role]) if role else ("default", s.default)
+            out = [Policy.of(_name(scope, i, items), scope, i) for i in items]
+            if named is not None:
+                scope, items = f"operation:{named}", s.operations[named]
+                out += [Policy.of(_name(scope, i, items), scope, i) for i in items]
+            found = self._policies[(role, named)] = tuple(out)
+        return found
 
     async def hit(self, caller: Caller, operation: str | None, cost: int = 1) -> Decision:
         if caller.exempt or not self.active:
             return Decision()
         try:
             return await self._hit(caller, operation, cost)
-        except StorageError as e:
+        except StorageUnreachable as e:
             now = self.clock()
             if now - self._last_warning >= WARN_EVERY:
                 self._last_warning = now
                 log.warning(
                     "rate limits: storage unreachable (%s); failing %s",
-                    type(e.storage_error).__name__,
+                    type(e.cause).__name__,
                     self.settings.fail,
                 )
             if self.settings.fail == "closed":
@@ -175,28 +192,25 @@ class RateLimiter:
             return Decision()
 
     async def _hit(self, caller: Caller, operation: str | None, cost: int) -> Decision:
+        policies = self.policies(caller, operation)
+        if not policies:
+            return Decision()
+        windows = [Window(p.key(caller), p.item.amount, p.item.get_expiry()) for p in policies]
+        now = self.clock()
+        results = await self.windows.hit(windows, cost, now)
         states, allowed, retry = [], True, None
-        for name, scope, item in self.policies(caller, operation):
-            ids = (scope, caller.key)
-            ok = allowed and await self.window.hit(item, *ids, cost=cost)
-            stats = await self.window.get_window_stats(item, *ids)
-            reset_in = max(1, math.ceil(stats.reset_time - self.clock()))
-            states.append(PolicyState(name, item, max(0, stats.remaining), reset_in))
-            if not ok:
+        for p, (acquired, used, oldest) in zip(policies, results, strict=True):
+            item = p.item
+            reset_in = max(1, math.ceil(oldest + item.get_expiry() - now))
+            states.append(PolicyState(p.name, item, max(0, item.amount - used), reset_in))
+            if not acquired:
                 # cost over the whole limit never fits: say when the window is empty again
                 wait = reset_in if cost <= item.amount else item.get_expiry()
                 allowed, retry = False, max(retry or 0, wait)
         return Decision(allowed, tuple(states), retry)
 
     async def close(self) -> None:
-        if isinstance(self.storage, MemoryStorage):
-            timer = self.storage.timer
-            if timer is not None and not timer.done():
-                timer.cancel()
-            return
-        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
-        if client is not None:
-            await client.aclose()
+        await self.windows.close()
 
 
 def _name(scope: str, item: RateLimitItem, items: tuple[RateLimitItem, ...]) -> str:

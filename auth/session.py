@@ -17,6 +17,7 @@ from typing import Any
 from auth.errors import Forbidden, InvalidClaims, Unauthenticated
 from auth.keys import KeyRing
 from auth.settings import AuthSettings
+from auth.token_cache import TokenCache
 from auth.tokens import Claims, verify
 
 ROLE_HEADER = "x-shardgate-role"
@@ -40,7 +41,9 @@ async def session_from_request(
     keys: KeyRing,
     settings: AuthSettings,
     now: float,
+    cache: TokenCache | None = None,
 ) -> Session:
+    """`cache`: verified tokens to remember (auth/token_cache.py); None verifies every time."""
     h = {k.lower(): v for k, v in headers.items()}
     requested = h.get(ROLE_HEADER) or None
     if ADMIN_SECRET_HEADER in h:
@@ -62,7 +65,14 @@ async def session_from_request(
         if requested not in (None, role):
             raise Forbidden(f"role {requested!r} is not available without a token")
         return Session(None, role, (role,))
-    return session_from_claims(await verify(token, keys, settings, now), settings, requested)
+    claims = await verify(token, keys, settings, now, cache)
+    if cache is None:
+        return session_from_claims(claims, settings, requested)
+    session: Session | None = cache.derived(token, requested)
+    if session is None:
+        session = session_from_claims(claims, settings, requested)
+        cache.derive(token, requested, session)
+    return session
 
 
 def session_from_claims(claims: Claims, settings: AuthSettings, requested: str | None) -> Session:

@@ -10,6 +10,8 @@ cookie = "sg_token"                  # also read the token from this cookie
 jwks_url = "https://id.example.com/.well-known/jwks.json"
 jwks_algorithms = ["RS256"]
 poll_interval = 300                  # JWKS refresh when it sends no Cache-Control max-age
+token_cache_ttl = 60                 # seconds a verified token is not verified again; 0: off
+token_cache_size = 10000             # tokens remembered (least recently used dropped)
 [[auth.keys]]                        # exactly one of secret / pem / jwk per key
 kid = "k1"
 secret = "..."                       # or pem = "-----BEGIN PUBLIC KEY-----..." or jwk = {...}
@@ -41,6 +43,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
 DEFAULT_NAMESPACE = "https://shardgate.dev/claims"
 MAX_LEEWAY = 60.0
+MAX_TOKEN_CACHE_TTL = 300.0
 
 KeyKind = Literal["secret", "pem", "jwk"]
 
@@ -69,6 +72,8 @@ class AuthSettings:
     admin_role: str = "admin"
     cookie_name: str | None = None
     poll_interval: float = 300.0
+    token_cache_ttl: float = 60.0
+    token_cache_size: int = 10_000
 
     def __post_init__(self) -> None:
         if not 0 <= self.leeway <= MAX_LEEWAY:
@@ -78,6 +83,13 @@ class AuthSettings:
             )
         if self.poll_interval <= 0:
             raise ConfigError("auth poll_interval must be positive")
+        if not 0 <= self.token_cache_ttl <= MAX_TOKEN_CACHE_TTL:
+            raise ConfigError(
+                f"auth token_cache_ttl {self.token_cache_ttl} s is out of range",
+                f"use 0 (no cache) to {MAX_TOKEN_CACHE_TTL:g} seconds",
+            )
+        if self.token_cache_size < 0:
+            raise ConfigError("auth token_cache_size must be 0 (no cache) or more")
         for spec in self.keys:
             _check_algorithms(spec.algorithms, f"key {spec.kid or spec.kind!r}")
             if spec.kind == "secret" and not set(spec.algorithms) <= HMAC_ALGORITHMS:
@@ -153,7 +165,16 @@ class AuthSettings:
             admin_role=str(s.get("admin_role", "admin")),
             cookie_name=s.get("cookie"),
             poll_interval=float(s.get("poll_interval", 300.0)),
+            token_cache_ttl=_number(s, "token_cache_ttl", 60.0),
+            token_cache_size=int(_number(s, "token_cache_size", 10_000)),
         )
+
+
+def _number(section: Mapping[str, Any], name: str, default: float) -> float:
+    value = section.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"auth {name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _split(value: str) -> tuple[str, ...]:

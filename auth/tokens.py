@@ -22,6 +22,7 @@ from joserfc.jws import JWSAlgModel, JWSRegistry
 from auth.errors import InvalidClaims, InvalidToken
 from auth.keys import KeyRing
 from auth.settings import SUPPORTED_ALGORITHMS, AuthSettings
+from auth.token_cache import TokenCache
 
 Claims = dict[str, Any]
 
@@ -99,8 +100,29 @@ def _check_header(header: dict[str, Any]) -> tuple[str, str | None]:
     return alg, kid
 
 
-async def verify(token: str, keys: KeyRing, settings: AuthSettings, now: float) -> Claims:
-    """Verified claims of `token`, or InvalidToken / InvalidClaims."""
+async def verify(
+    token: str,
+    keys: KeyRing,
+    settings: AuthSettings,
+    now: float,
+    cache: TokenCache | None = None,
+) -> Claims:
+    """Verified claims of `token`, or InvalidToken / InvalidClaims; with a `cache`, a token
+    that verified is only checked for its times (and iss/aud) again."""
+    if cache is None:
+        return await _verify(token, keys, settings, now)
+    generation = await keys.refresh(now)  # a rotation due now drops the cache first
+    claims = cache.get(token, generation, now)
+    if claims is not None:
+        check_claims(claims, settings, now)
+        return claims
+    claims = await _verify(token, keys, settings, now)
+    if keys.generation == generation:  # not when the keys changed while it was checked
+        cache.put(token, generation, claims, now)
+    return claims
+
+
+async def _verify(token: str, keys: KeyRing, settings: AuthSettings, now: float) -> Claims:
     header = read_header(token)
     alg, kid = _check_header(header)
     candidates = [k for k in await keys.candidates(kid, now) if alg in k.algorithms]

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth import AuthError, AuthSettings, KeyRing, Session, build_keyring, session_from_request
+from auth.token_cache import TokenCache
 
 log = logging.getLogger("shardgate.auth")
 
@@ -29,6 +30,7 @@ class Authenticator:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         self._ring: KeyRing | None = None
+        self.tokens = TokenCache(settings.token_cache_size, settings.token_cache_ttl)
 
     async def start(self) -> None:
         for line in self.settings.startup_warnings():
@@ -42,8 +44,9 @@ class Authenticator:
     async def session(self, request: Request) -> Session:
         """The caller's session; raises AuthError (401/403) with a message safe to return."""
         assert self._ring is not None, "Authenticator.start() was not called"
+        cookies = request.cookies if self.settings.cookie_name else None  # parsed on demand
         found = await session_from_request(
-            request.headers, request.cookies, self._ring, self.settings, now=time.time()
+            request.headers, cookies, self._ring, self.settings, time.time(), self.tokens
         )
         request.state.session = found
         return found

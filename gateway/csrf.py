@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -67,12 +68,21 @@ def check_csrf(request: Request, settings: CsrfSettings) -> None:
 
 
 def _preflighted(request: Request, required: tuple[str, ...]) -> bool:
-    if any(h in request.headers for h in required):
-        return True
-    values = request.headers.getlist("content-type")
-    if not values:
+    wanted = _encoded(required)
+    content_types = []
+    for name, value in request.headers.raw:  # one pass; ASGI names are lower-case already
+        if name in wanted:
+            return True
+        if name == b"content-type":
+            content_types.append(value.decode("latin-1"))
+    if not content_types:
         return False
-    essence = ", ".join(v.strip() for v in values).split(";")[0].strip().lower()
+    essence = ", ".join(v.strip() for v in content_types).split(";")[0].strip().lower()
     if "," in essence or "/" not in essence:  # unparsable: assume no preflight happened
         return False
     return essence not in SIMPLE_CONTENT_TYPES
+
+
+@lru_cache(maxsize=8)
+def _encoded(names: tuple[str, ...]) -> frozenset[bytes]:
+    return frozenset(n.lower().encode("latin-1") for n in names)

@@ -4,6 +4,7 @@ whether the caller may introspect.
 
     cache = DocumentCache(max_tokens=15000)
     parsed = cache.parse(query)              # by text; a syntax error or MAX_TOKENS_LIMIT
+    selected = cache.select(query, parsed, operation_name)  # the operation, measured once
     errors = cache.validate(executable, query, parsed.document, introspection=False)
 
 Without introspection, `__schema` and `__type` are refused (INTROSPECTION_DISABLED) and no
@@ -20,12 +21,15 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    OperationDefinitionNode,
     ValidationRule,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
 
+from auth.operation_limits import Measures, measure
 from gateway.executable import Executable
 
 K = TypeVar("K")
@@ -57,6 +61,23 @@ class Parsed:
     errors: tuple[GraphQLError, ...] = ()
 
 
+@dataclass(frozen=True)
+class Selected:
+    """The operation a request runs, with its measures (operation limits, cost mode);
+    both None when the document does not parse or has no such operation."""
+
+    operation: OperationDefinitionNode | None = None
+    measures: Measures | None = None
+
+    @property
+    def name(self) -> str | None:
+        node = self.operation
+        return node.name.value if node is not None and node.name is not None else None
+
+
+_NOTHING = Selected()
+
+
 class NoIntrospection(ValidationRule):
     def enter_field(self, node: FieldNode, *_: Any) -> None:
         if node.name.value in ("__schema", "__type"):
@@ -80,6 +101,7 @@ class DocumentCache:
         self.max_tokens = max_tokens
         self._parsed: _Lru[str, Parsed] = _Lru(size)
         self._validated: _Lru[tuple[str, bool, str], list[GraphQLError]] = _Lru(size)
+        self._selected: _Lru[tuple[str, str | None], Selected] = _Lru(size)
 
     def parse(self, query: str) -> Parsed:
         hit = self._parsed.get(query)
@@ -95,6 +117,19 @@ class DocumentCache:
                 )
             parsed = Parsed(None, (e,))
         return self._parsed.put(query, parsed)
+
+    def select(self, query: str, parsed: Parsed, operation_name: str | None) -> Selected:
+        """The operation `operation_name` picks (or the only one), measured once per text."""
+        if parsed.document is None:
+            return _NOTHING
+        key = (query, operation_name)
+        hit = self._selected.get(key)
+        if hit is not None:
+            return hit
+        node = get_operation_ast(parsed.document, operation_name)
+        if not isinstance(node, OperationDefinitionNode):
+            return self._selected.put(key, _NOTHING)
+        return self._selected.put(key, Selected(node, measure(parsed.document, node)))
 
     def validate(
         self, executable: Executable, query: str, document: DocumentNode, *, introspection: bool

@@ -5,7 +5,8 @@
     authenticate     gateway/authentication.py  -> request.state.session (401 / 403)
     serving          `current(request)`         the schema for this caller
     per operation:
-      parse          gateway/documents.py       cached by text; token cap (MAX_TOKENS_LIMIT)
+      parse          gateway/documents.py       cached by text; token cap (MAX_TOKENS_LIMIT);
+                                                the operation selected and measured once
       rate limit     auth/rate_limits.py        per caller and operation name (429)
       validate       gateway/documents.py       cached; introspection per role
       method         GET runs queries only      (405 for mutations)
@@ -25,16 +26,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, OperationDefinitionNode, OperationType, get_operation_ast
+from graphql import DocumentNode, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import Response
 
 from auth import AuthError, Session
 from auth.client_address import client_address
-from auth.operation_limits import OperationLimits, measure
+from auth.operation_limits import OperationLimits
 from auth.rate_limits import Caller, Decision, RateLimiter, RateLimitUnavailable, combined
 from gateway.csrf import CsrfSettings, check_csrf
-from gateway.documents import DocumentCache, Parsed
+from gateway.documents import DocumentCache, Selected
 from gateway.errors import Refused
 from gateway.executable import Executable
 from gateway.execution import Outcome, execute_operation, request_errors, shape
@@ -127,8 +128,9 @@ class Pipeline:
         caller = None
         if self.rate_limits is not None:
             peer = request.client.host if request.client else None
-            forwarded = request.headers.getlist("x-forwarded-for")
-            address = client_address(peer, forwarded, self.rate_limits.settings.trusted_proxies)
+            trusted = self.rate_limits.settings.trusted_proxies
+            forwarded = request.headers.getlist("x-forwarded-for") if trusted else ()
+            address = client_address(peer, forwarded, trusted)
             caller = self.rate_limits.caller(session, address)
         introspection = (
             self.limits.may_introspect(session.role, session.is_admin)
@@ -163,7 +165,8 @@ class Pipeline:
         decisions: list[Decision],
     ) -> Outcome:
         parsed = self.documents.parse(params.query)
-        await self.rate_limited(visitor, params, parsed, decisions)
+        selected = self.documents.select(params.query, parsed, params.operation_name)
+        await self.rate_limited(visitor, params, selected, decisions)
         if parsed.document is None:
             return request_errors([format_error(e, parse_error_code(e)) for e in parsed.errors])
         document, hide = parsed.document, not visitor.introspection
@@ -173,26 +176,20 @@ class Pipeline:
         if errors:
             return request_errors([format_error(e, hide_suggestions=hide) for e in errors])
         check_method(request, document, params)
-        refused = self.limits.check(document, params.operation_name)
+        refused = self.limits.refusals(selected.measures)  # measured once per document
         if refused:  # counted with fragments expanded: no bypass through them
             return request_errors([format_error(e) for e in refused])
         result = await execute_operation(executable, document, params, request)
         return shape(result, hide_suggestions=hide)
 
     async def rate_limited(
-        self, visitor: Visitor, params: GraphQLParams, parsed: Parsed, decisions: list[Decision]
+        self, visitor: Visitor, params: GraphQLParams, selected: Selected, decisions: list[Decision]
     ) -> None:
         if self.rate_limits is None or visitor.caller is None:
             return
-        name, cost = params.operation_name, 1
-        operation = (
-            get_operation_ast(parsed.document, name) if parsed.document is not None else None
-        )
-        if isinstance(operation, OperationDefinitionNode):
-            name = operation.name.value if operation.name else name
-            if self.rate_limits.settings.cost:
-                assert parsed.document is not None
-                cost = measure(parsed.document, operation).cost
+        name, cost = selected.name or params.operation_name, 1
+        if self.rate_limits.settings.cost and selected.measures is not None:
+            cost = selected.measures.cost
         try:
             decision = await self.rate_limits.hit(visitor.caller, name, cost)
         except RateLimitUnavailable:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from auth.errors import InvalidToken
 from auth.keys import MIN_REFETCH_S, KeyRing, build_keyring, cache_ttl, parse_jwks
 from auth.settings import AuthSettings
+from auth.token_cache import TokenCache
 from auth.tokens import verify
 
 
@@ -182,3 +183,31 @@ def test_parse_jwks_rejects_non_sets() -> None:
     for doc in (None, [], {"keys": {}}, {"nokeys": []}):
         with pytest.raises(ValueError):
             parse_jwks(doc, ["RS256"])
+
+
+async def test_rotation_drops_remembered_tokens(keys, helpers, now, jwks, ring_settings):
+    ring, settings = ring_settings
+    cache = TokenCache(ttl=60)
+    jwks.keys = [jwk(keys.rsa, "old"), jwk(keys.rsa2, "new")]
+    jwks.cache_control = "max-age=60"
+    claims = helpers.claims(exp=int(now) + 3600)
+    old = helpers.sign({"alg": "RS256", "kid": "old"}, claims, keys.rsa.private)
+    new = helpers.sign({"alg": "RS256", "kid": "new"}, claims, keys.rsa2.private)
+    for token in (old, new):
+        assert await verify(token, ring, settings, now, cache)
+    assert len(cache) == 2 and jwks.fetches == 1
+
+    # The issuer drops the old key; once the set is fetched again its tokens stop at once,
+    # although their cache entries had time left.
+    jwks.keys = [jwk(keys.rsa2, "new")]
+    assert await verify(old, ring, settings, now + 59, cache)  # the set is still fresh
+    with pytest.raises(InvalidToken):
+        await verify(old, ring, settings, now + 60, cache)
+    assert jwks.fetches == 2
+    assert await verify(new, ring, settings, now + 60, cache)
+
+    # A refetch that finds the same keys keeps what was verified.
+    generation = ring.generation
+    assert await verify(new, ring, settings, now + 119.5, cache)
+    assert await ring.refresh(now + 120) == generation and jwks.fetches == 3
+    assert cache.get(new, generation, now + 119.9) is not None

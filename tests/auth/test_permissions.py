@@ -7,8 +7,9 @@ from types import MappingProxyType
 import pytest
 
 from auth.errors import ConfigError, Forbidden
-from auth.permissions import Permissions, combine
+from auth.permissions import Access, Permissions, combine
 from auth.session import Session
+from gateway.role_views import RoleViews
 
 SECTION = {
     "user": {
@@ -27,6 +28,12 @@ def session(role: str, **variables: object) -> Session:
     return Session("u1", role, (role,), MappingProxyType(dict(variables)))
 
 
+def access(perms: Permissions, caller: Session) -> Access | None:
+    """What resolvers get for this caller: the role views' context (None: unrestricted)."""
+    views = RoleViews(1, {}, {}, perms, lambda name: f"http://127.0.0.1/{name}", ())
+    return views.context(caller).access
+
+
 def test_rules_parse_with_collection_ids_or_type_names() -> None:
     perms = Permissions.from_section(SECTION)
     rules = perms.rules_for("user", OWNERS)
@@ -37,26 +44,26 @@ def test_rules_parse_with_collection_ids_or_type_names() -> None:
 
 
 def test_session_variables_are_bound_case_insensitively() -> None:
-    access = Permissions.from_section(SECTION).access(session("user", **{"org-id": "o7"}), OWNERS)
-    assert access is not None
-    rule = access.require("Order", "insert")
-    assert access.bind(dict(rule.presets), "Order") == {"userId": "u1", "org": "o7"}
-    assert access.bind({"r": {"_eq": "X-Shardgate-Role"}}, "Order") == {"r": {"_eq": "user"}}
+    user = access(Permissions.from_section(SECTION), session("user", **{"org-id": "o7"}))
+    assert user is not None
+    rule = user.require("Order", "insert")
+    assert user.bind(dict(rule.presets), "Order") == {"userId": "u1", "org": "o7"}
+    assert user.bind({"r": {"_eq": "X-Shardgate-Role"}}, "Order") == {"r": {"_eq": "user"}}
 
 
 def test_a_missing_session_variable_is_forbidden_and_named() -> None:
-    access = Permissions.from_section(SECTION).access(session("user"), OWNERS)
-    assert access is not None
+    user = access(Permissions.from_section(SECTION), session("user"))
+    assert user is not None
     with pytest.raises(Forbidden, match="X-Shardgate-Org-Id"):
-        access.bind({"org": "X-Shardgate-Org-Id"}, "Order")
+        user.bind({"org": "X-Shardgate-Org-Id"}, "Order")
 
 
 def test_operations_not_granted_are_forbidden() -> None:
-    access = Permissions.from_section(SECTION).access(session("user"), OWNERS)
-    assert access is not None
+    user = access(Permissions.from_section(SECTION), session("user"))
+    assert user is not None
     with pytest.raises(Forbidden, match="may not delete Order"):
-        access.require("Order", "delete")
-    assert access.rule("User", "select") is None
+        user.require("Order", "delete")
+    assert user.rule("User", "select") is None
 
 
 def test_a_service_role_owns_its_collections_and_only_reads_others() -> None:
@@ -73,10 +80,10 @@ def test_a_service_role_owns_its_collections_and_only_reads_others() -> None:
 def test_admin_and_unconfigured_clusters_are_unrestricted() -> None:
     perms = Permissions.from_section(SECTION)
     admin = Session(None, "admin", ("admin",), is_admin=True)
-    assert perms.access(admin, OWNERS) is None
+    assert access(perms, admin) is None
     as_user = Session("u9", "user", ("user",), is_admin=True)  # the admin trying a role out
-    assert perms.access(as_user, OWNERS) is not None
-    assert Permissions().access(session("user"), OWNERS) is None
+    assert access(perms, as_user) is not None
+    assert access(Permissions(), session("user")) is None
     assert Permissions().startup_warnings(open_mode=False)
     assert not perms.startup_warnings(open_mode=False)
 

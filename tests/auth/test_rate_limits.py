@@ -1,12 +1,10 @@
 """Rate limits with the in-memory moving window: keys, policies, cost, headers.
 
-The moving window runs on wall time, so the limits here are per hour: nothing in a test
-waits for a window to pass.
+The moving window runs on the limiter's clock (wall time unless a test injects one), so
+nothing in a test waits for a window to pass.
 """
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -101,13 +99,35 @@ async def test_the_admin_is_exempt() -> None:
     await rl.close()
 
 
-async def test_time_is_read_from_the_injected_clock() -> None:
+async def test_the_window_moves_with_the_injected_clock() -> None:
+    now = [1_800_000_000.0]
     rl = RateLimiter(
-        RateLimitSettings.from_sources({"default": "1/hour"}, {}),
-        clock=lambda: time.time() + 1800,  # half the window has passed
+        RateLimitSettings.from_sources({"default": "2/hour"}, {}), clock=lambda: now[0]
     )
-    decision = await rl.hit(Caller("subject:u1", None), None)
-    assert 1790 <= int(decision.headers()["ratelimit"].rsplit("t=", 1)[1]) <= 1800
+    caller = Caller("subject:u1", None)
+    assert (await rl.hit(caller, None)).allowed
+    now[0] += 1800  # half the window has passed
+    second = await rl.hit(caller, None)
+    assert second.allowed and second.headers()["ratelimit"] == '"default";r=0;t=1800'
+    now[0] += 1799
+    refused = await rl.hit(caller, None)
+    assert not refused.allowed and refused.headers()["retry-after"] == "1"
+    now[0] += 2  # the first hit has left the window: room for one
+    assert (await rl.hit(caller, None)).headers()["ratelimit"] == '"default";r=0;t=1799'
+    await rl.close()
+
+
+async def test_idle_windows_are_forgotten() -> None:
+    now = [1_800_000_000.0]
+    rl = RateLimiter(
+        RateLimitSettings.from_sources({"default": "5/minute"}, {}), clock=lambda: now[0]
+    )
+    for i in range(100):
+        await rl.hit(Caller(f"address:10.0.0.{i}", None), None)
+    assert len(rl.windows) == 100
+    now[0] += 61
+    await rl.hit(Caller("address:10.0.1.1", None), None)
+    assert len(rl.windows) == 1
     await rl.close()
 
 
@@ -158,3 +178,13 @@ def test_forwarded_for_only_from_trusted_proxies() -> None:
     assert client_address("10.0.0.5", ["10.0.0.1"], trusted) == "10.0.0.1"  # all proxies
     assert client_address("10.0.0.5", [], trusted) == "10.0.0.5"
     assert client_address(None, xff, trusted) == "unknown"
+
+
+def test_window_keys_are_the_limits_librarys() -> None:
+    rl = limiter(default="10/2 minutes;100/hour", operations={"Search": "1/hour"})
+    caller = Caller("subject:a/b", "user")
+    policies = rl.policies(caller, "Search")
+    assert [p.name for p in policies] == ["default/120s", "default/3600s", "operation:Search"]
+    for p in policies:
+        assert p.key(caller) == p.item.key_for(p.scope, caller.key)
+    assert rl.policies(caller, "Other") == policies[:2]

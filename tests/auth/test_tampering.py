@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from auth.errors import AuthError
 from auth.keys import build_keyring
 from auth.settings import AuthSettings, KeySpec
+from auth.token_cache import TokenCache
 from auth.tokens import verify
 
 ALGS = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
@@ -109,7 +110,8 @@ async def test_tampered_tokens_are_all_refused(keys, helpers, now, alg: str) -> 
     signer = keys.secret if alg.startswith("HS") else keys.for_alg(alg).private
     good = helpers.sign({"alg": alg, "kid": "k1"}, helpers.claims(), signer)
     other = helpers.sign({"alg": "RS256", "kid": "k2"}, helpers.claims(sub="u2"), keys.rsa.private)
-    assert await verify(good, ring, settings, now)
+    cache = TokenCache()  # the good token is remembered: no tampered one may hit it
+    assert await verify(good, ring, settings, now, cache)
     rng = random.Random(f"shardgate-{alg}")  # reproducible: same 120 tokens every run
     seen = set()
     while len(seen) < PER_ALG:
@@ -118,7 +120,8 @@ async def test_tampered_tokens_are_all_refused(keys, helpers, now, alg: str) -> 
             continue
         seen.add(bad)
         with pytest.raises(AuthError):
-            await verify(bad, ring, settings, now)
+            await verify(bad, ring, settings, now, cache)
+    assert len(cache) == 1
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

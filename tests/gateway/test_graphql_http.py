@@ -125,6 +125,20 @@ def test_document_cache_parses_once_and_validates_per_schema_version() -> None:
     assert cache.get(EXECUTABLE, "{ nope }")[1]  # validation errors are cached too
 
 
+def test_document_cache_selects_and_measures_each_operation_once() -> None:
+    cache = DocumentCache(size=8)
+    text = "query A { x: hello y: hello } query B { hello }"
+    parsed = cache.parse(text)
+    a = cache.select(text, parsed, "A")
+    assert a.name == "A" and a.measures is not None and a.measures.aliases == 2
+    assert cache.select(text, parsed, "A") is a  # measured once, not per request
+    assert cache.select(text, parsed, "B").name == "B"
+    assert cache.select(text, parsed, None).operation is None  # two operations, none named
+    assert cache.select(text, parsed, "C").measures is None  # validation says why
+    broken = "{ hello"
+    assert cache.select(broken, cache.parse(broken), None).operation is None
+
+
 async def test_request_errors_have_no_data_entry(client: httpx.AsyncClient) -> None:
     resp = await client.post(
         "/graphql", json={"query": "query($n: String) { hello(name: $n) }", "variables": {"n": 5}}
