@@ -98,18 +98,19 @@ def _report(run: Run, seconds: float, hive_missing: str | None) -> None:
     print()
     print(setup_line("shop supergraph, 5 subgraphs in one Node process", seconds, run))
     summary: dict[str, dict[str, object]] = {}
+    width = max(len(name) for name in ("shardgate", *PEERS.values()))
     for label, by in run.results.items():
         ours = by["shardgate"]
         print(f"\n  {label}: {OPERATIONS[label]}")
         print(
-            f"    {'gateway':<18} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
+            f"    {'gateway':<{width}} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
             f"| {'CPU ms/req':>10} | {'subgraphs':>9} | shardgate / it"
         )
         for key, load in by.items():
             name = "shardgate" if key == "shardgate" else PEERS[key]
             ratio = "" if key == "shardgate" else f"{ours.per_second / load.per_second:.2f}"
             print(
-                f"    {name:<18} | {load.per_second:>7,.0f} | {load.p50_ms:>7.2f} "
+                f"    {name:<{width}} | {load.per_second:>7,.0f} | {load.p50_ms:>7.2f} "
                 f"| {load.p99_ms:>7.2f} | {cpu_text(load.cpu_ms):>10} "
                 f"| {cpu_text(load.upstream_cpu_ms):>9} | {ratio:>14}"
             )
