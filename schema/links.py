@@ -11,6 +11,7 @@ which feature a directive name belongs to.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,29 +35,33 @@ class Feature:
         return (self.major, self.minor)
 
 
-def read_links(document: DocumentNode) -> list[Feature]:
-    out = []
+def link_arguments(document: DocumentNode) -> Iterator[dict[str, Any]]:
+    """The arguments of each `@link` on the schema definition and its extensions."""
     for d in document.definitions:
         if not isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             continue
         for link in d.directives or ():
-            if link.name.value != "link":
-                continue
-            args = {a.name.value: value_from_ast_untyped(a.value) for a in link.arguments or ()}
-            match = _VERSION.match(str(args.get("url", "")))
-            if match is None:
-                continue
-            out.append(
-                Feature(
-                    url=str(args["url"]),
-                    identity=f"{match['identity']}/{match['name']}",
-                    name=match["name"],
-                    major=int(match["major"]),
-                    minor=int(match["minor"]),
-                    prefix=str(args.get("as") or match["name"]),
-                    imports=_directive_imports(args.get("import")),
-                )
+            if link.name.value == "link":
+                yield {a.name.value: value_from_ast_untyped(a.value) for a in link.arguments or ()}
+
+
+def read_links(document: DocumentNode) -> list[Feature]:
+    out = []
+    for args in link_arguments(document):
+        match = _VERSION.match(str(args.get("url", "")))
+        if match is None:
+            continue
+        out.append(
+            Feature(
+                url=str(args["url"]),
+                identity=f"{match['identity']}/{match['name']}",
+                name=match["name"],
+                major=int(match["major"]),
+                minor=int(match["minor"]),
+                prefix=str(args.get("as") or match["name"]),
+                imports=_directive_imports(args.get("import")),
             )
+        )
     return out
 
 

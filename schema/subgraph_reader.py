@@ -45,7 +45,7 @@ from graphql import (
 
 from schema.errors import SchemaError
 from schema.field_sets import top_level
-from schema.links import Feature, read_links
+from schema.links import Feature, link_arguments, read_links
 
 FEDERATION_TYPES = {
     "_Service",
@@ -307,21 +307,15 @@ def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
     and whether the subgraph links Federation 2."""
     names = {f"federation__{n}": n for n in KNOWN}
     federation_2 = False
-    for d in document.definitions:
-        if not isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
+    for args in link_arguments(document):
+        if "/federation/" not in str(args.get("url", "")):
             continue
-        for link in d.directives or ():
-            if link.name.value != "link":
-                continue
-            args = {a.name.value: value_from_ast_untyped(a.value) for a in link.arguments}
-            if "/federation/" not in str(args.get("url", "")):
-                continue
-            federation_2 = True
-            for item in args.get("import") or ():
-                if isinstance(item, str):
-                    names[item.lstrip("@")] = item.lstrip("@")
-                elif isinstance(item, dict):
-                    names[str(item.get("as", item["name"])).lstrip("@")] = item["name"].lstrip("@")
+        federation_2 = True
+        for item in args.get("import") or ():
+            if isinstance(item, str):
+                names[item.lstrip("@")] = item.lstrip("@")
+            elif isinstance(item, dict):
+                names[str(item.get("as", item["name"])).lstrip("@")] = item["name"].lstrip("@")
     if not federation_2:
         return {n: n for n in FED1}, False
     return names, True
