@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from schema.embeddings import MODELS, missing
 from tests.support.cluster import Cluster
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        missing(MODELS["all-MiniLM-L6-v2"]) is not None,
-        reason=f"{missing(MODELS['all-MiniLM-L6-v2'])} (make test installs them)",
-    ),
-]
+pytestmark = pytest.mark.slow  # the text model is installed by make test, never skipped
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "embeddings" / "all-MiniLM-L6-v2.json"
 SDL = """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from schema.changes import breaking, diff_services
-from schema.embeddings import MODELS, missing
 from schema.parser import parse_service
 
 BASE = """
@@ -96,7 +95,6 @@ def test_vector_index_settings_apply_live_but_shape_changes_break() -> None:
     ]
 
 
-@pytest.mark.skipif(missing(MODELS["all-MiniLM-L6-v2"]) is not None, reason="no [embeddings]")
 def test_a_vector_starting_or_stopping_to_come_from_text_breaks() -> None:
     def diff(before: str, after: str) -> list[str]:
         base = BASE.replace("tag: String", "tag: String\n  v: [Float!] @vector(ARGS)")

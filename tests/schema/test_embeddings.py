@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from schema.embeddings import MODELS, ComputedVectors, embedder, missing
+from schema.embeddings import MODELS, ComputedVectors, embedder
 from schema.errors import SchemaErrors
 from schema.parser import parse_service
 from schema.subgraph import subgraph_sdl
@@ -21,11 +21,6 @@ from schema.subgraph import subgraph_sdl
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "embeddings" / "all-MiniLM-L6-v2.json"
 MINILM = MODELS["all-MiniLM-L6-v2"]
-INSTALLED = missing(MINILM) is None
-needs_model = pytest.mark.skipif(
-    not INSTALLED,
-    reason=f"{missing(MINILM)} (make test installs them)",
-)
 
 SDL = """
 type Person @collection @key(fields: "id") {
@@ -36,7 +31,6 @@ type Person @collection @key(fields: "id") {
 """
 
 
-@needs_model
 async def test_vectors_equal_sentence_transformers() -> None:
     reference = json.loads(FIXTURE.read_text())
     got = await embedder(MINILM).embed(reference["texts"])
@@ -48,7 +42,6 @@ async def test_vectors_equal_sentence_transformers() -> None:
     assert len(reference["texts"][6].split()) > 256 and reference["texts"][4] == ""
 
 
-@needs_model
 async def test_computed_vectors_follow_their_text() -> None:
     (person,) = parse_service("people", SDL).collections
     computed = ComputedVectors(person)
@@ -71,7 +64,6 @@ async def test_computed_vectors_follow_their_text() -> None:
     )
 
 
-@needs_model
 def test_computed_vectors_are_not_inputs_and_search_takes_text() -> None:
     sdl = subgraph_sdl(parse_service("people", SDL))
     person_input = sdl[sdl.index("input PersonInput") :]
@@ -80,7 +72,6 @@ def test_computed_vectors_are_not_inputs_and_search_takes_text() -> None:
     assert "searchPersons( vector: [Float!] text: String field: String" in " ".join(sdl.split())
 
 
-@needs_model
 @pytest.mark.parametrize(
     ("field", "message"),
     [
