@@ -126,16 +126,6 @@ def _input_problems(value: dict[str, Any], input_type: GraphQLInputObjectType) -
     return errors
 
 
-def _input_problems(value: dict[str, Any], input_type: GraphQLInputObjectType) -> list[str]:
-    errors: list[str] = []
-
-    def on_error(error: GraphQLError, path: list[str | int]) -> None:
-        errors.append(f"{'.'.join(map(str, path))}: {error.message}")
-
-    validate_input_value(value, input_type, on_error)
-    return errors
-
-
 def _vector(value: object, dimensions: int, where: str) -> list[float]:
     if not isinstance(value, list):
         raise ImportRefused(f"{where} must be a list of {dimensions} numbers")

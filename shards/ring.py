@@ -108,7 +108,7 @@ class Ring:
             if shard is None:
                 raise LookupError(r)
             plan.setdefault(shard, []).append((r.lo, r.hi))
-        return {s: _merge_adjacent(rs) for s, rs in plan.items()}
+        return {s: merge_adjacent(rs) for s, rs in plan.items()}
 
     def _vnode_index(self, token: int) -> int:
         i = bisect.bisect_left(self.tokens, token)
@@ -127,7 +127,8 @@ def _walk(owners: list[str], start: int, replication: int) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _merge_adjacent(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_adjacent(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token ranges sorted, with touching or overlapping ones joined."""
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted(ranges):
         if merged and lo <= merged[-1][1] + 1:

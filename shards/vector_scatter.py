@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shards.errors import ConsistencyNotMet, ShardUnavailable
-from shards.ring import Ring, TokenRange
+from shards.ring import Ring, TokenRange, merge_adjacent
 
 if TYPE_CHECKING:
     from shards.client import ClusterClient
@@ -70,7 +69,7 @@ def layout(ring: Ring) -> Layout:
         for s in r.replicas:
             holdings[s].append((r.lo, r.hi))
             covers[s] |= 1 << i
-    merged = {s: _merge_adjacent(rs) for s, rs in holdings.items()}
+    merged = {s: merge_adjacent(rs) for s, rs in holdings.items()}
     return Layout(ranges, merged, covers)
 
 
@@ -200,13 +199,3 @@ async def _drop_superseded(
                 and (doc["version"], doc["origin"]) > best[key][1][:2]
             ):
                 del best[key]
-
-
-def _merge_adjacent(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    return merged
